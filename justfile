@@ -1,0 +1,28 @@
+# ptsandbox tasks. `just --list` shows them.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+py := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } else { "python3" }
+
+# install into .venv with the dev extras
+install:
+    test -x .venv/bin/python || python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e '.[dev]'
+
+# lint, type-check and run the whole test suite (exit code 5 = no tests collected is a failure)
+test: lint
+    {{py}} -m pytest -q -p no:cacheprovider tests
+
+# ruff (lint + format check) and mypy
+lint:
+    {{py}} -m ruff check ptsandbox tests bench
+    {{py}} -m ruff format --check ptsandbox tests bench
+    {{py}} -m mypy
+
+# the chat room of the assignment text, three clients under one supervisor
+demo:
+    {{py}} -m ptsandbox demo chatroom
+
+# benchmarks against same-run baselines (not part of CI)
+bench:
+    {{py}} bench/run.py

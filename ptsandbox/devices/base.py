@@ -1,0 +1,246 @@
+"""The device framework: what a device author writes against.
+
+Modelled on the kernel's `struct file_operations`: a `Device` is the driver
+(module parameters, its nodes, `open`), and each open returns a `DeviceFile`
+(the open file description's private part) whose methods are the operations.
+An operation the device does not define answers as a Linux character device
+without it would: read/write -> EINVAL, ioctl -> ENOTTY, llseek -> ESPIPE,
+poll -> "always readable and writable".
+
+Nothing here knows about ptrace. A device sees a `Context`: who is calling,
+the open flags, and copy_from_user/copy_to_user on the caller's memory.
+
+Results: return an int (a byte count, 0, or any raw value a course's module
+returns, even a bare -1, which the caller sees as -1 with errno EPERM exactly
+as from a real module), or raise `DeviceError(errno.X)`. To sleep, raise
+`Block(queue)`: the supervisor answers EAGAIN for O_NONBLOCK, otherwise parks
+the caller until `queue.wake()` and then calls the operation again from the
+start — like the kernel's wait_event_interruptible() loop, signals included.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+POLLIN = 0x001
+POLLPRI = 0x002
+POLLOUT = 0x004
+POLLERR = 0x008
+POLLHUP = 0x010
+POLLRDNORM = 0x040
+POLLWRNORM = 0x100
+DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
+
+SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+
+
+class DeviceError(Exception):
+    """An operation failed with a kernel errno (the caller sees -1 / errno)."""
+
+    def __init__(self, code: int, message: str = "") -> None:
+        super().__init__(code, message or os.strerror(code))
+        self.errno = code
+
+
+class Block(Exception):
+    """The operation must sleep until `queue` is woken, then run again."""
+
+    def __init__(self, queue: WaitQueue) -> None:
+        super().__init__()
+        self.queue = queue
+
+
+class WaitQueue:
+    """A kernel-style wait queue: who to notify when the condition may have changed.
+
+    The supervisor adds a waiter (a callable) for each parked thread and each
+    file that polls this queue; `wake()` calls them. Waiters of parked threads
+    remove themselves; poll waiters stay until their file is released.
+    """
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self._waiters: dict[object, Callable[[], None]] = {}
+
+    def add(self, key: object, callback: Callable[[], None]) -> None:
+        self._waiters[key] = callback
+
+    def remove(self, key: object) -> None:
+        self._waiters.pop(key, None)
+
+    def wake(self) -> None:
+        for callback in list(self._waiters.values()):
+            callback()
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+
+class PollTable(Protocol):
+    """Passed to `DeviceFile.poll`; `wait(queue)` is the kernel's poll_wait()."""
+
+    def wait(self, queue: WaitQueue) -> None: ...
+
+
+class Context(Protocol):
+    """The caller of an operation, as a driver sees `current` and `file`."""
+
+    pid: int  # the thread-group id, what userspace calls the pid
+    tgid: int
+    tid: int
+    flags: int  # the open file's f_flags (O_ACCMODE, O_NONBLOCK, ...)
+    pos: int  # the file position for this call (read/write/llseek update it)
+
+    @property
+    def comm(self) -> str: ...
+
+    def copy_from_user(self, addr: int, size: int) -> bytes:
+        """The caller's bytes; raises DeviceError(EFAULT) on a bad pointer."""
+        ...
+
+    def copy_to_user(self, addr: int, data: bytes) -> None:
+        """Write to the caller's memory; raises DeviceError(EFAULT) on a bad pointer."""
+        ...
+
+    def strncpy_from_user(self, addr: int, limit: int) -> bytes:
+        """A NUL-terminated string of at most `limit` bytes (EFAULT, or ENAMETOOLONG)."""
+        ...
+
+
+class DeviceFile:
+    """One open file description of a device. Override the operations you support."""
+
+    #: a stream device: lseek and pread/pwrite give ESPIPE (the kernel's stream_open)
+    stream: ClassVar[bool] = True
+
+    def read(self, ctx: Context, buf: int, count: int) -> int:
+        raise DeviceError(errno.EINVAL)
+
+    def write(self, ctx: Context, buf: int, count: int) -> int:
+        raise DeviceError(errno.EINVAL)
+
+    def ioctl(self, ctx: Context, cmd: int, arg: int) -> int:
+        raise DeviceError(errno.ENOTTY)
+
+    def llseek(self, ctx: Context, offset: int, whence: int) -> int:
+        raise DeviceError(errno.ESPIPE)
+
+    def poll(self, pt: PollTable) -> int:
+        return DEFAULT_POLLMASK
+
+    def release(self) -> None:
+        """The last reference to this open file is gone (close, exit, exec, kill)."""
+
+    def describe(self) -> dict[str, Any]:
+        """What `status` shows about this open file."""
+        return {}
+
+
+# --------------------------------------------------------------------------
+# Module parameters
+
+
+@dataclass(frozen=True)
+class Param:
+    """A module_param: a typed, bounded, documented load-time setting."""
+
+    name: str
+    default: Any
+    help: str
+    type: type = int
+    min: int | None = None
+    max: int | None = None
+    choices: Sequence[str] | None = None
+
+    def parse(self, raw: Any) -> Any:
+        value: Any
+        if self.type is int:
+            try:
+                value = int(raw, 0) if isinstance(raw, str) else int(raw)
+            except (TypeError, ValueError):
+                raise ParamError(f"{self.name}: {raw!r} is not an integer") from None
+            if self.min is not None and value < self.min:
+                raise ParamError(f"{self.name}={value} is below the minimum {self.min}")
+            if self.max is not None and value > self.max:
+                raise ParamError(f"{self.name}={value} is above the maximum {self.max}")
+        elif self.type is bool:
+            text = str(raw).lower()
+            if text not in ("1", "0", "true", "false", "yes", "no", "y", "n", "on", "off"):
+                raise ParamError(f"{self.name}: {raw!r} is not a boolean")
+            value = text in ("1", "true", "yes", "y", "on")
+        else:
+            value = str(raw)
+            if self.choices is not None and value not in self.choices:
+                raise ParamError(
+                    f"{self.name}={value} is not one of: {', '.join(self.choices)}"
+                )
+        return value
+
+
+class ParamError(ValueError):
+    """A parameter the device refuses at load, as a module's init would."""
+
+
+# --------------------------------------------------------------------------
+# Devices
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """A device file the driver creates at load (like device_create / udev)."""
+
+    path: str
+    minor: int = 0
+    mode: int = 0o666
+
+
+@dataclass
+class Device:
+    """A driver. Subclasses set `name`, `major`, `params` and implement `open`."""
+
+    name: ClassVar[str] = "device"
+    description: ClassVar[str] = ""
+    major: ClassVar[int] = 0
+    params: ClassVar[tuple[Param, ...]] = ()
+    #: syscall numbers this driver implements (new syscalls, like the mailbox)
+    syscalls: ClassVar[dict[str, int]] = {}
+
+    config: dict[str, Any] = field(default_factory=dict)
+    log: Callable[[str], None] = field(default=lambda line: None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.config = self.load_params(self.config)
+
+    @classmethod
+    def all_params(cls) -> tuple[Param, ...]:
+        path_param = Param("path", f"/dev/{cls.name}", "where the device node appears", str)
+        return (path_param, *cls.params)
+
+    @classmethod
+    def load_params(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        known = {p.name.lower(): p for p in cls.all_params()}
+        values = {p.name: p.default for p in known.values()}
+        for key, val in raw.items():
+            p = known.get(key.lower())
+            if p is None:
+                names = ", ".join(sorted(known))
+                raise ParamError(f"{cls.name} has no parameter {key!r} (it has: {names})")
+            values[p.name] = p.parse(val)
+        return values
+
+    def __getitem__(self, name: str) -> Any:
+        return self.config[name]
+
+    def nodes(self) -> Iterator[NodeSpec]:
+        yield NodeSpec(str(self.config["path"]), 0)
+
+    def open(self, ctx: Context, minor: int) -> DeviceFile:
+        raise NotImplementedError
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-able view of what the device holds (for `status`)."""
+        return {}

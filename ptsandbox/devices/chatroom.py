@@ -1,0 +1,218 @@
+"""/dev/chatroom: every open joins the room with its own FIFO of messages.
+
+Behaviour (seeds/chatroom.txt, with the choices the text leaves open):
+
+open     joins: a member with an empty FIFO and the opener's pid as its name.
+ioctl    CHATROOM_IOC_SET_NAME (cprogs/chatroom.h): `arg` points to a
+         NUL-terminated name of 1..31 bytes. EFAULT bad pointer, EINVAL empty
+         or too long. Any other command: ENOTTY.
+         The "NAME joined the room" notice goes to the others at the member's
+         first ioctl, read or write, so that a name set right after open is the
+         one announced (clients without the ioctl are announced by pid).
+write    one message, "NAME: text", to every *other* member; returns `count`.
+         0 bytes: nothing is sent, returns 0. More than MSG_MAX: EMSGSIZE.
+         EFAULT bad buffer. EBADF if opened read-only (checked by the VFS).
+read     one whole message, removed from the FIFO; a buffer shorter than the
+         message gets its first `count` bytes and the rest is discarded (as a
+         record kfifo and SOCK_SEQPACKET do). Empty FIFO: blocks, or EAGAIN with
+         O_NONBLOCK. EFAULT bad buffer (the message stays queued).
+poll     POLLIN when the FIFO holds a message; always POLLOUT.
+release  the last close leaves: "NAME left" goes to the others.
+
+A full FIFO follows the `full` parameter: drop-newest (the kernel kfifo's
+natural behaviour: kfifo_in() fails), drop-oldest, or block (the writer sleeps
+until every recipient has room; notices never block and drop the newest).
+Every drop is counted per member and shown by `status`.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .base import (
+    POLLIN,
+    POLLOUT,
+    POLLRDNORM,
+    POLLWRNORM,
+    Block,
+    Context,
+    Device,
+    DeviceError,
+    DeviceFile,
+    Param,
+    PollTable,
+    WaitQueue,
+)
+
+NAME_MAX = 32  # including the NUL, as in cprogs/chatroom.h
+_IOC_WRITE = 1
+
+
+def _iow(magic: str, nr: int, size: int) -> int:
+    return (_IOC_WRITE << 30) | (size << 16) | (ord(magic) << 8) | nr
+
+
+CHATROOM_IOC_SET_NAME = _iow("k", 1, NAME_MAX)
+
+
+@dataclass(eq=False)
+class Member:
+    id: int
+    pid: int
+    name: str
+    fifo: deque[bytes] = field(default_factory=deque)
+    inbox: WaitQueue = field(default_factory=lambda: WaitQueue("inbox"))
+    announced: bool = False
+    received: int = 0
+    received_bytes: int = 0
+    sent: int = 0
+    dropped: int = 0
+
+    @property
+    def queued_bytes(self) -> int:
+        return sum(len(m) for m in self.fifo)
+
+
+class ChatroomFile(DeviceFile):
+    def __init__(self, room: Chatroom, member: Member) -> None:
+        self.room = room
+        self.member = member
+
+    def _announce(self) -> None:
+        if not self.member.announced:
+            self.member.announced = True
+            self.room.notice(self.member, f"{self.member.name} joined the room")
+
+    def read(self, ctx: Context, buf: int, count: int) -> int:
+        self._announce()
+        me = self.member
+        if not me.fifo:
+            raise Block(me.inbox)
+        message = me.fifo[0][:count]
+        ctx.copy_to_user(buf, message)  # EFAULT leaves the message queued
+        me.fifo.popleft()
+        me.received += 1
+        me.received_bytes += len(message)
+        self.room.space.wake()
+        return len(message)
+
+    def write(self, ctx: Context, buf: int, count: int) -> int:
+        self._announce()
+        if count == 0:
+            return 0
+        if count > self.room["msg_max"]:
+            raise DeviceError(errno.EMSGSIZE)
+        text = ctx.copy_from_user(buf, count)
+        message = self.member.name.encode() + b": " + text
+        self.room.broadcast(self.member, message, may_block=True)
+        self.member.sent += 1
+        return count
+
+    def ioctl(self, ctx: Context, cmd: int, arg: int) -> int:
+        if cmd != CHATROOM_IOC_SET_NAME:
+            raise DeviceError(errno.ENOTTY)
+        try:
+            raw = ctx.strncpy_from_user(arg, NAME_MAX - 1)
+        except DeviceError as e:
+            raise DeviceError(errno.EINVAL if e.errno == errno.ENAMETOOLONG else e.errno) from e
+        if not raw:
+            raise DeviceError(errno.EINVAL)
+        self.member.name = raw.decode(errors="replace")
+        self._announce()
+        return 0
+
+    def poll(self, pt: PollTable) -> int:
+        pt.wait(self.member.inbox)
+        mask = POLLOUT | POLLWRNORM
+        if self.member.fifo:
+            mask |= POLLIN | POLLRDNORM
+        return mask
+
+    def release(self) -> None:
+        self.room.leave(self.member)
+
+    def describe(self) -> dict[str, Any]:
+        m = self.member
+        return {"member": m.name, "queued": len(m.fifo), "dropped": m.dropped}
+
+
+class Chatroom(Device):
+    name: ClassVar[str] = "chatroom"
+    description: ClassVar[str] = "a chat room: every open is a member, a write goes to the others"
+    major: ClassVar[int] = 240
+    params: ClassVar[tuple[Param, ...]] = (
+        Param("queue_len", 64, "messages each member's FIFO holds", int, 1, 1 << 20),
+        Param("msg_max", 1024, "longest message text a write may carry (bytes)", int, 1, 1 << 20),
+        Param(
+            "full",
+            "drop-newest",
+            "what a write does when a recipient's FIFO is full",
+            str,
+            choices=("drop-newest", "drop-oldest", "block"),
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.members: list[Member] = []
+        self.space = WaitQueue("space")  # woken when any FIFO shrinks
+        self._ids = itertools.count(1)
+        self.messages = 0
+        self.dropped = 0
+
+    def open(self, ctx: Context, minor: int) -> DeviceFile:
+        member = Member(next(self._ids), ctx.tgid, str(ctx.tgid))
+        self.members.append(member)
+        self.log(f"member {member.id} joined (pid {ctx.tgid})")
+        return ChatroomFile(self, member)
+
+    def leave(self, member: Member) -> None:
+        self.members.remove(member)
+        self.log(f"member {member.id} ({member.name}) left")
+        if member.announced:
+            self.notice(member, f"{member.name} left")
+        self.space.wake()  # a blocked writer may have been waiting on this member
+
+    def notice(self, about: Member, text: str) -> None:
+        self.broadcast(about, text.encode(), may_block=False)
+
+    def broadcast(self, sender: Member, message: bytes, may_block: bool) -> None:
+        others = [m for m in self.members if m is not sender]
+        limit = self["queue_len"]
+        policy = self["full"]
+        if policy == "block" and may_block and any(len(m.fifo) >= limit for m in others):
+            raise Block(self.space)
+        self.messages += 1
+        for m in others:
+            if len(m.fifo) >= limit:
+                m.dropped += 1
+                self.dropped += 1
+                if policy != "drop-oldest":
+                    continue
+                m.fifo.popleft()
+            m.fifo.append(message)
+            m.inbox.wake()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "messages": self.messages,
+            "dropped": self.dropped,
+            "members": [
+                {
+                    "id": m.id,
+                    "pid": m.pid,
+                    "name": m.name,
+                    "queued": len(m.fifo),
+                    "queued_bytes": m.queued_bytes,
+                    "received": m.received,
+                    "received_bytes": m.received_bytes,
+                    "sent": m.sent,
+                    "dropped": m.dropped,
+                }
+                for m in self.members
+            ],
+        }

@@ -1,0 +1,234 @@
+"""One supervisor: the devices, the VFS, the tracer and the event loop that joins them.
+
+The loop waits on one selector: the tracer's SIGCHLD signalfd (tracee stops)
+and the supervisor's end of every virtual open file (end-of-file there means
+the last tracee reference is gone: release). Nothing sleeps or polls.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import seccomp
+from .devices.base import Device
+from .syscalls import Syscalls
+from .tracer import Outcome, SpawnSpec, Thread, Tracer
+from .vfs import OpenFile, Vfs
+
+log = logging.getLogger("ptsandbox.supervisor")
+
+
+class ProgramNotFound(Exception):
+    """The program to run does not exist (exit 127) or cannot be executed (126)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def find_program(program: str) -> str:
+    """The executable's path, resolved like a shell; raises ProgramNotFound."""
+    if "/" in program:
+        if not os.path.exists(program):
+            raise ProgramNotFound(f"{program}: No such file or directory", 127)
+        path = program
+    else:
+        found = shutil.which(program)
+        if found is None:
+            raise ProgramNotFound(f"{program}: command not found", 127)
+        path = found
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise ProgramNotFound(f"{program}: Permission denied", 126)
+    return path
+
+
+def exit_code_of(status: int) -> int:
+    """The shell's view of a wait status: the exit code, or 128+N for signal N."""
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+@dataclass
+class Program:
+    pid: int
+    argv: list[str]
+    status: int | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+class Supervisor:
+    """Owns devices and traces programs; `run_loop` serves them until they end."""
+
+    def __init__(self, devices: Iterable[Device] = ()) -> None:
+        self.devices: dict[str, Device] = {}
+        self.vfs = Vfs()
+        self.tracer = Tracer(self)
+        self.syscalls = Syscalls(self.tracer, self.vfs, self.drain_releases)
+        self.vfs.on_adopt = self._watch_file
+        self.vfs.on_release = self._forget_file
+        self.vfs.tracked_pids = lambda: {t.tgid for t in self.tracer.threads.values()}
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.tracer.fileno(), selectors.EVENT_READ, None)
+        self.programs: dict[int, Program] = {}
+        self.group_stop_hook: Callable[[Thread, int], None] = lambda t, sig: None
+        self.dmesg: list[tuple[float, str, str]] = []
+        for d in devices:
+            self.load(d)
+
+    # -- devices -------------------------------------------------------------------
+
+    def load(self, device: Device) -> None:
+        if device.name in self.devices:
+            raise ValueError(f"device {device.name} is already loaded")
+        device.log = lambda line, name=device.name: self._printk(name, line)
+        for spec in device.nodes():
+            self.vfs.add_node(spec.path, device, spec.minor, spec.mode)
+        self.devices[device.name] = device
+        self._printk(device.name, f"loaded (major {device.major})")
+
+    def _printk(self, name: str, line: str) -> None:
+        self.dmesg.append((time.time(), name, line))
+        del self.dmesg[:-10000]
+        log.debug("%s: %s", name, line)
+
+    def extra_syscalls(self) -> list[int]:
+        return sorted({nr for d in self.devices.values() for nr in d.syscalls.values()})
+
+    # -- programs ------------------------------------------------------------------
+
+    def spawn(self, argv: list[str], **kwargs: Any) -> int:
+        executable = find_program(argv[0])
+        spec = SpawnSpec(
+            argv=argv,
+            executable=executable,
+            filter_program=seccomp.base_filter(self.extra_syscalls()),
+            **kwargs,
+        )
+        pid = self.tracer.spawn(spec)
+        self.programs[pid] = Program(pid, argv)
+        return pid
+
+    def running(self) -> bool:
+        return bool(self.tracer.threads)
+
+    def run_loop(self, until: Callable[[], bool] | None = None, timeout: float | None = None) -> bool:
+        """Serve tracees until `until()` is true or no tracee is left (or `timeout`).
+
+        Returns True if the condition was met (or every tracee ended).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        done = until or (lambda: not self.running())
+        while not done():
+            if not self.running() and until is not None and not self.vfs.files:
+                return done()
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if wait == 0.0:
+                return done()
+            self.step(wait)
+        return True
+
+    def step(self, timeout: float | None) -> None:
+        for key, _ in self.sel.select(timeout):
+            if key.data is None:
+                self.tracer.dispatch()
+            else:
+                self._check_hangup(key.data)
+        self.vfs.sync_readiness()
+
+    def drain_releases(self) -> None:
+        """Process pending last-closes now, so an open or write sees them (they are async)."""
+        for key, _ in self.sel.select(0):
+            if key.data is not None:
+                self._check_hangup(key.data)
+
+    def _check_hangup(self, f: OpenFile) -> None:
+        if not f.released and self.vfs.hung_up(f):
+            self.vfs.release(f)
+
+    def _watch_file(self, f: OpenFile) -> None:
+        self.sel.register(f.end, selectors.EVENT_READ, f)
+
+    def _forget_file(self, f: OpenFile) -> None:
+        try:
+            self.sel.unregister(f.end)
+        except (KeyError, ValueError):
+            pass
+        self.syscalls.on_release(f)
+
+    def kill_all(self) -> None:
+        self.tracer.kill_all()
+
+    def close(self) -> None:
+        self.kill_all()
+        deadline = time.monotonic() + 5
+        while self.running() and time.monotonic() < deadline:
+            self.step(0.1)
+        self.vfs.close()
+        self.sel.close()
+        self.tracer.close()
+
+    # -- TraceHandler ------------------------------------------------------------
+
+    def on_syscall(self, thread: Thread, nr: int, args: tuple[int, ...]) -> Outcome:
+        return self.syscalls.handle(thread, nr, args)
+
+    def on_unpark(self, thread: Thread) -> None:
+        self.syscalls.unpark(thread)
+
+    def on_new_task(self, thread: Thread, parent: Thread | None) -> None:
+        self.syscalls.on_new_task(thread, parent)
+
+    def on_exec(self, thread: Thread) -> None:
+        pass
+
+    def on_exit(self, thread: Thread, status: int) -> None:
+        self.syscalls.on_exit(thread)
+        program = self.programs.get(thread.tid)
+        if program is not None and program.status is None:
+            program.status = status
+
+    def on_group_stop(self, thread: Thread, sig: int) -> None:
+        self.group_stop_hook(thread, sig)
+
+    # -- inspection ------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "stops": self.tracer.stops,
+            "foreign_calls_refused": self.tracer.foreign_calls,
+            "by_syscall": dict(self.syscalls.counts.most_common()),
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        now = time.monotonic()
+        return {
+            "devices": {name: d.snapshot() for name, d in self.devices.items()},
+            "open_files": self.vfs.describe(),
+            "blocked": [
+                {
+                    "tid": p.thread.tid,
+                    "pid": p.thread.tgid,
+                    "comm": p.thread.comm(),
+                    "call": p.what,
+                    "waiting_s": round(now - p.since, 3),
+                }
+                for p in self.syscalls.parked.values()
+            ],
+        }
+
+
+def ignore_terminal_signals() -> dict[int, Any]:
+    """Like a shell running a foreground job: Ctrl-C/Ctrl-\\ are for the program."""
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        old[sig] = signal.signal(sig, signal.SIG_IGN)
+    return old

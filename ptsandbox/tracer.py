@@ -1,0 +1,745 @@
+"""ptrace mechanics only: spawn under a seccomp filter, stops, registers, memory.
+
+The tracer knows nothing of devices or files. It reports each seccomp stop to a
+`TraceHandler`, which answers with one of:
+
+* an `int`: the syscall is skipped and that value becomes its result (one stop);
+* `ALLOW`: the kernel runs the syscall untouched;
+* a *job*: a generator that yields `Run` / `Park` actions and returns the final
+  result. Each `Run` executes a syscall in the tracee (replacing the trapped
+  one, or injected after it) and the generator receives its result. This keeps
+  multi-stop work (open → socket → watch filter) linear for the caller.
+
+Blocking is `Park`: the trapped call is turned into `ppoll()` so the thread
+sleeps in the kernel, where signals reach it. When it comes back (woken by
+`interrupt()`, by its fd becoming readable, or by a signal) the original call
+is restored and either re-executed or handed to the kernel's own restart logic
+with -ERESTARTSYS, so EINTR/SA_RESTART behave exactly as for a real read.
+
+Direct ptrace(2) through ctypes: python-ptrace has no SEIZE, INTERRUPT, LISTEN,
+seccomp events or GET_SYSCALL_INFO, and its memory access is word by word.
+python-ptrace still provides the register layout.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import logging
+import os
+import select
+import signal
+import struct
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ptrace.binding.linux_struct import user_regs_struct
+
+from .seccomp import AUDIT_ARCH_X86_64
+from .sysnr import NR, X32_SYSCALL_BIT
+
+log = logging.getLogger("ptsandbox.tracer")
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_ptrace = _libc.ptrace
+_ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
+_ptrace.restype = ctypes.c_long
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+
+PTRACE_GETREGS = 12
+PTRACE_SETREGS = 13
+PTRACE_CONT = 7
+PTRACE_SYSCALL = 24
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_SEIZE = 0x4206
+PTRACE_INTERRUPT = 0x4207
+PTRACE_LISTEN = 0x4208
+PTRACE_GETSIGMASK = 0x420A
+PTRACE_SETSIGMASK = 0x420B
+PTRACE_GET_SYSCALL_INFO = 0x420E
+
+PTRACE_O_TRACESYSGOOD = 0x1
+PTRACE_O_TRACEFORK = 0x2
+PTRACE_O_TRACEVFORK = 0x4
+PTRACE_O_TRACECLONE = 0x8
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACESECCOMP = 0x80
+PTRACE_O_EXITKILL = 0x100000
+
+EVENT_FORK, EVENT_VFORK, EVENT_CLONE, EVENT_EXEC = 1, 2, 3, 4
+EVENT_SECCOMP = 7
+EVENT_STOP = 128
+
+SYSINFO_ENTRY, SYSINFO_EXIT = 1, 2
+
+ERESTARTSYS = 512
+ERESTARTNOHAND = 514
+
+_WALL = 0x40000000
+_SYSCALL_INSN_LEN = 2  # both `syscall` (0f 05) and `int $0x80` (cd 80)
+_STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
+_RED_ZONE = 128
+_ALL_SIGNALS = 0xFFFFFFFFFFFFFFFF
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = (("base", ctypes.c_void_p), ("len", ctypes.c_size_t))
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+
+class TracerError(Exception):
+    """A ptrace call failed in a way that is not "the tracee is gone"."""
+
+
+def _check(ret: int, what: str) -> int:
+    if ret == -1:
+        e = ctypes.get_errno()
+        raise OSError(e, f"{what}: {os.strerror(e)}")
+    return ret
+
+
+def ptrace(request: int, pid: int, addr: int = 0, data: int = 0) -> int:
+    ctypes.set_errno(0)
+    return _check(_ptrace(request, pid, addr, data), f"ptrace({request:#x}, {pid})")
+
+
+def _to_signed(value: int) -> int:
+    return value - (1 << 64) if value & (1 << 63) else value
+
+
+# --------------------------------------------------------------------------
+# What a handler may answer
+
+
+class _Allow:
+    def __repr__(self) -> str:
+        return "ALLOW"
+
+
+ALLOW = _Allow()
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """An argument placeholder: the address of `offset` in the job's scratch area."""
+
+    offset: int = 0
+
+
+@dataclass
+class Run:
+    """Execute syscall `nr` with `args` in the tracee; the job gets its result.
+
+    `scratch` (bytes, or a function of the scratch address returning bytes) is
+    written below the tracee's stack first; `Scratch(offset)` arguments point
+    into it.
+    """
+
+    nr: int
+    args: Sequence[int | Scratch] = ()
+    scratch: bytes | Callable[[int], bytes] = b""
+
+
+@dataclass
+class Park:
+    """Put the thread to sleep in the kernel instead of the trapped call.
+
+    With `fd`, it sleeps in ppoll() on that fd (readable wakes it); without,
+    in ppoll() on nothing, and only `Tracer.interrupt()` or a signal wakes it.
+    Must be the job's first action; the job ends with it.
+    """
+
+    fd: int | None = None
+
+
+Job = Generator[Run | Park, int, Any]
+Outcome = int | _Allow | Job
+
+
+class TraceHandler(Protocol):
+    def on_syscall(self, thread: Thread, nr: int, args: tuple[int, ...]) -> Outcome: ...
+    def on_unpark(self, thread: Thread) -> None: ...
+    def on_new_task(self, thread: Thread, parent: Thread | None) -> None: ...
+    def on_exec(self, thread: Thread) -> None: ...
+    def on_exit(self, thread: Thread, status: int) -> None: ...
+    def on_group_stop(self, thread: Thread, sig: int) -> None: ...
+
+
+# --------------------------------------------------------------------------
+# Per-thread state
+
+
+@dataclass(eq=False)
+class Thread:
+    tid: int
+    tgid: int
+    regs: user_regs_struct = field(default_factory=user_regs_struct)
+    # a job in progress: its generator, the registers at its seccomp stop,
+    # and the action whose syscall the kernel is running for it
+    job: Job | None = None
+    job_regs: user_regs_struct | None = None
+    job_action: Run | None = None
+    expect_entry: bool = False  # an injected call: next syscall stop is its entry
+    saved_sigmask: int | None = None
+    parked: bool = False
+    interrupted: bool = False
+    started: bool = False  # its first stop (attach) has been seen
+    known: bool = False  # introduced by its parent's fork/clone event (or the spawn)
+    gone: bool = False
+    pidfd: int = -1
+
+    @property
+    def in_syscall_job(self) -> bool:
+        return self.job is not None or self.parked
+
+    def comm(self) -> str:
+        try:
+            with open(f"/proc/{self.tid}/comm", "rb") as f:
+                return f.read().strip().decode(errors="replace")
+        except OSError:
+            return "?"
+
+
+def _copy_regs(regs: user_regs_struct) -> user_regs_struct:
+    new = user_regs_struct()
+    ctypes.memmove(ctypes.addressof(new), ctypes.addressof(regs), ctypes.sizeof(regs))
+    return new
+
+
+# --------------------------------------------------------------------------
+# Memory of a tracee (process_vm_*: respects page protections like copy_*_user)
+
+
+def read_memory(tid: int, addr: int, size: int) -> bytes:
+    """Read `size` bytes at `addr`; raise OSError(EFAULT) unless all are readable."""
+    if size == 0:
+        return b""
+    buf = ctypes.create_string_buffer(size)
+    local = _IoVec(ctypes.addressof(buf), size)
+    remote = _IoVec(addr, size)
+    n = _libc.process_vm_readv(tid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+    if n != size:
+        e = ctypes.get_errno() if n < 0 else errno.EFAULT
+        raise OSError(e if e != errno.ESRCH else errno.ESRCH, os.strerror(e))
+    return buf.raw
+
+
+def write_memory(tid: int, addr: int, data: bytes) -> None:
+    """Write `data` at `addr`; raise OSError(EFAULT) unless all of it lands."""
+    if not data:
+        return
+    buf = ctypes.create_string_buffer(data, len(data))
+    local = _IoVec(ctypes.addressof(buf), len(data))
+    remote = _IoVec(addr, len(data))
+    n = _libc.process_vm_writev(tid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+    if n != len(data):
+        e = ctypes.get_errno() if n < 0 else errno.EFAULT
+        raise OSError(e, os.strerror(e))
+
+
+def read_string(tid: int, addr: int, limit: int) -> bytes:
+    """Read a NUL-terminated string of at most `limit` bytes (without the NUL).
+
+    Raises OSError(EFAULT) for a bad pointer and OSError(ENAMETOOLONG) when no
+    NUL comes within `limit` bytes. Reads page by page so that a string ending
+    just before an unmapped page is still read.
+    """
+    out = bytearray()
+    while len(out) < limit + 1:
+        chunk = min(4096 - (addr % 4096), limit + 1 - len(out))
+        data = read_memory(tid, addr, chunk)
+        nul = data.find(b"\0")
+        if nul >= 0:
+            out += data[:nul]
+            return bytes(out)
+        out += data
+        addr += chunk
+    raise OSError(errno.ENAMETOOLONG, "string too long")
+
+
+# --------------------------------------------------------------------------
+# Spawning
+
+
+def _signalfd_sigchld() -> int:
+    """A non-blocking signalfd for SIGCHLD (SIGCHLD is blocked for the thread)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    mask = ctypes.create_string_buffer(128)
+    bit = signal.SIGCHLD - 1
+    mask[bit // 8] = bytes([1 << (bit % 8)])
+    fd = _libc.signalfd(-1, mask, os.O_NONBLOCK | os.O_CLOEXEC)
+    return _check(fd, "signalfd")
+
+
+@dataclass
+class SpawnSpec:
+    argv: list[str]
+    executable: str
+    env: dict[str, str] | None = None
+    cwd: str | None = None
+    filter_program: bytes = b""
+    stdin: int | None = None
+    stdout: int | None = None
+    stderr: int | None = None
+    new_session: bool = False
+    pass_fds: tuple[int, ...] = ()
+    preexec: Callable[[], None] | None = None
+
+
+def _child_after_fork(spec: SpawnSpec, go_r: int, err_w: int) -> None:
+    """Runs in the forked child: wait to be seized, install the filter, exec."""
+    try:
+        os.read(go_r, 1)
+        for target, src in ((0, spec.stdin), (1, spec.stdout), (2, spec.stderr)):
+            if src is not None and src != target:
+                os.dup2(src, target)
+        if spec.new_session:
+            os.setsid()
+        if spec.cwd:
+            os.chdir(spec.cwd)
+        if spec.preexec:
+            spec.preexec()
+        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTOU,
+                    signal.SIGTTIN, signal.SIGPIPE, signal.SIGCHLD):  # fmt: skip
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+        if spec.filter_program:
+            prog = ctypes.create_string_buffer(spec.filter_program, len(spec.filter_program))
+            fprog = _SockFprog(len(spec.filter_program) // 8, ctypes.addressof(prog))
+            _check(
+                _libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0),
+                "prctl(SECCOMP)",
+            )
+        env = spec.env if spec.env is not None else dict(os.environ)
+        os.execve(spec.executable, spec.argv, env)
+    except OSError as e:
+        os.write(err_w, struct.pack("i", e.errno or errno.EINVAL))
+    except BaseException:
+        os.write(err_w, struct.pack("i", errno.EINVAL))
+    finally:
+        os._exit(127)
+
+
+# --------------------------------------------------------------------------
+# The tracer
+
+
+class Tracer:
+    """Seizes processes, follows their children and threads, dispatches stops."""
+
+    OPTIONS = (
+        PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE
+        | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL
+    )  # fmt: skip
+
+    def __init__(self, handler: TraceHandler) -> None:
+        self.handler = handler
+        self.threads: dict[int, Thread] = {}
+        self.sigfd = _signalfd_sigchld()
+        self.stops = 0  # seccomp stops handled (for --stats)
+        self.foreign_calls = 0  # i386 / x32 calls refused
+        self._pending_children: dict[int, Thread] = {}  # fork event seen, tid -> parent
+        self._orphan_stops: set[int] = set()  # attach stop seen before the fork event
+        self._info = ctypes.create_string_buffer(88)
+        self._mask = ctypes.c_uint64()
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def fileno(self) -> int:
+        return self.sigfd
+
+    def close(self) -> None:
+        for t in self.threads.values():
+            self._close_pidfd(t)
+        os.close(self.sigfd)
+
+    def spawn(self, spec: SpawnSpec) -> int:
+        """Fork, seize the child, let it install the filter and exec. Returns its pid."""
+        go_r, go_w = os.pipe()
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            os.close(go_w)
+            os.close(err_r)
+            _child_after_fork(spec, go_r, err_w)
+        os.close(go_r)
+        os.close(err_w)
+        try:
+            ptrace(PTRACE_SEIZE, pid, 0, self.OPTIONS)
+        except OSError:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        t = Thread(pid, pid, started=True, known=True)
+        self.threads[pid] = t
+        self.handler.on_new_task(t, None)
+        os.write(go_w, b"x")
+        os.close(go_w)
+        # EOF at exec (the pipe is CLOEXEC) or an errno from the child; the execve
+        # itself stops in the filter, so keep serving stops meanwhile
+        try:
+            while True:
+                ready, _, _ = select.select([err_r, self.sigfd], [], [])
+                if err_r in ready:
+                    err = os.read(err_r, 4)
+                    break
+                self.dispatch()
+        finally:
+            os.close(err_r)
+        if err:
+            # the child exits 127; reap it through the normal loop
+            raise OSError(struct.unpack("i", err)[0], f"cannot execute {spec.executable}")
+        return pid
+
+    # -- event loop ------------------------------------------------------------
+
+    def dispatch(self) -> None:
+        """Handle every stop the kernel has queued for us (call on SIGCHLD)."""
+        try:
+            while os.read(self.sigfd, 128 * 16):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                tid, status = os.waitpid(-1, os.WNOHANG | _WALL)
+            except ChildProcessError:
+                return
+            if tid == 0:
+                return
+            self._on_wait_status(tid, status)
+
+    def _thread(self, tid: int) -> Thread:
+        t = self.threads.get(tid)
+        if t is None:
+            t = Thread(tid, _read_tgid(tid))
+            self.threads[tid] = t
+        return t
+
+    def _on_wait_status(self, tid: int, status: int) -> None:
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            t = self.threads.pop(tid, None)
+            if t is None:
+                return
+            t.gone = True
+            self._abandon_job(t)
+            self._close_pidfd(t)
+            self.handler.on_exit(t, status)
+            return
+        if not os.WIFSTOPPED(status):
+            return
+        t = self._thread(tid)
+        sig = os.WSTOPSIG(status)
+        event = status >> 16
+        try:
+            if event == EVENT_SECCOMP:
+                self._on_seccomp(t)
+            elif sig == signal.SIGTRAP | 0x80:
+                self._on_syscall_stop(t)
+            elif event in (EVENT_FORK, EVENT_VFORK, EVENT_CLONE):
+                self._on_new_child(t, event)
+            elif event == EVENT_EXEC:
+                self._on_exec(t)
+            elif event == EVENT_STOP:
+                self._on_event_stop(t, sig)
+            else:
+                self._resume(t, sig)  # signal-delivery-stop: deliver it
+        except ProcessLookupError:
+            pass  # killed under us (SIGKILL): its exit status follows
+
+    def _on_event_stop(self, t: Thread, sig: int) -> None:
+        if not t.started:
+            t.started = True
+            if not t.known:
+                self._orphan_stops.add(t.tid)  # wait for the parent's fork event
+                return
+        if sig in _STOP_SIGNALS:
+            # group-stop (SEIZE): stay stopped but let SIGCONT wake it
+            ptrace(PTRACE_LISTEN, t.tid)
+            self.handler.on_group_stop(t, sig)
+            return
+        self._resume(t)
+
+    def _on_new_child(self, parent: Thread, event: int) -> None:
+        msg = ctypes.c_ulong()
+        ptrace(PTRACE_GETEVENTMSG, parent.tid, 0, ctypes.addressof(msg))
+        child_tid = msg.value
+        tgid = child_tid if event != EVENT_CLONE else _read_tgid(child_tid)
+        child = self.threads.get(child_tid)
+        if child is None:
+            child = Thread(child_tid, tgid)
+            self.threads[child_tid] = child
+        child.tgid = tgid
+        child.known = True
+        self.handler.on_new_task(child, parent)
+        if child_tid in self._orphan_stops:
+            self._orphan_stops.discard(child_tid)
+            self._resume(child)
+        self._resume(parent)
+
+    def _on_exec(self, t: Thread) -> None:
+        msg = ctypes.c_ulong()
+        ptrace(PTRACE_GETEVENTMSG, t.tid, 0, ctypes.addressof(msg))
+        former = msg.value
+        if former != t.tid:
+            old = self.threads.pop(former, None)
+            if old is not None:
+                self._close_pidfd(old)
+        t.tgid = t.tid
+        t.job = t.job_regs = t.job_action = None
+        t.parked = False
+        self.handler.on_exec(t)
+        self._resume(t)
+
+    # -- syscalls --------------------------------------------------------------
+
+    def _on_seccomp(self, t: Thread) -> None:
+        if t.job is not None or t.parked:
+            self._resume(t)  # an injected call of ours passing the filter
+            return
+        self.stops += 1
+        regs = t.regs
+        ptrace(PTRACE_GETREGS, t.tid, 0, ctypes.addressof(regs))
+        nr = regs.orig_rax
+        if nr & X32_SYSCALL_BIT or self._syscall_arch(t) != AUDIT_ARCH_X86_64:
+            # i386 `int 0x80` and x32 calls: refused, never passed through unseen
+            self.foreign_calls += 1
+            self._finish_at_entry(t, -errno.ENOSYS)
+            return
+        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+        try:
+            outcome = self.handler.on_syscall(t, nr, args)
+        except Exception:
+            log.exception("handling syscall %d of tid %d failed", nr, t.tid)
+            outcome = -errno.EIO
+        if outcome is ALLOW:
+            self._resume(t)
+        elif isinstance(outcome, int):
+            self._finish_at_entry(t, outcome)
+        else:
+            assert not isinstance(outcome, _Allow)
+            t.job = outcome
+            t.job_regs = _copy_regs(regs)
+            self._step_job(t, None, at_entry=True)
+
+    def _finish_at_entry(self, t: Thread, result: int) -> None:
+        regs = t.regs
+        regs.orig_rax = (1 << 64) - 1  # skip the call ...
+        regs.rax = result & 0xFFFFFFFFFFFFFFFF  # ... and keep this as its result
+        ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+        self._resume(t)
+
+    def _step_job(self, t: Thread, result: int | None, at_entry: bool) -> None:
+        """Advance the job with the last call's result and carry out its next action."""
+        assert t.job is not None and t.job_regs is not None
+        try:
+            action = t.job.send(result) if result is not None else next(t.job)
+        except StopIteration as stop:
+            self._end_job(t, stop.value, at_entry)
+            return
+        except Exception:
+            # a bug in a handler must not wedge the tracee or the supervisor
+            log.exception("syscall job of tid %d failed", t.tid)
+            self._end_job(t, -errno.EIO, at_entry)
+            return
+        if isinstance(action, Park):
+            t.job.close()
+            if not at_entry:
+                log.error("Park must be a job's first action (tid %d)", t.tid)
+                self._end_job(t, -errno.EIO, at_entry)
+                return
+            self._park(t, action)
+            return
+        regs = _copy_regs(t.job_regs)
+        scratch_addr = (regs.rsp - _RED_ZONE - 4096) & ~0xF
+        if action.scratch:
+            data = action.scratch(scratch_addr) if callable(action.scratch) else action.scratch
+            write_memory(t.tid, scratch_addr, data)
+        args = [scratch_addr + a.offset if isinstance(a, Scratch) else a for a in action.args]
+        args += [0] * (6 - len(args))
+        regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = (
+            a & 0xFFFFFFFFFFFFFFFF for a in args
+        )
+        t.job_action = action
+        if at_entry:
+            regs.orig_rax = action.nr  # replace the trapped call
+            t.expect_entry = False
+        else:
+            self._block_signals(t)  # between our calls the tracee must run no handler
+            regs.rax = action.nr  # re-execute the syscall instruction with a new call
+            regs.rip -= _SYSCALL_INSN_LEN
+            t.expect_entry = True
+        ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+        self._resume(t)
+
+    def _end_job(self, t: Thread, value: Any, at_entry: bool) -> None:
+        result = int(value) if value is not None else 0
+        t.job = None
+        t.job_action = None
+        if at_entry:
+            t.job_regs = None
+            self._finish_at_entry(t, result)
+            return
+        assert t.job_regs is not None
+        regs = t.job_regs
+        regs.rax = result & 0xFFFFFFFFFFFFFFFF
+        t.job_regs = None
+        ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+        self._restore_signals(t)
+        self._resume(t)
+
+    def _abandon_job(self, t: Thread) -> None:
+        if t.job is not None:
+            t.job.close()
+            t.job = None
+        if t.parked:
+            t.parked = False
+            self.handler.on_unpark(t)
+
+    def _on_syscall_stop(self, t: Thread) -> None:
+        if not t.in_syscall_job:
+            self._resume(t)
+            return
+        op = self._syscall_op(t)
+        if op == SYSINFO_ENTRY:
+            t.expect_entry = False
+            self._resume(t)
+            return
+        if op != SYSINFO_EXIT:
+            self._resume(t)
+            return
+        ptrace(PTRACE_GETREGS, t.tid, 0, ctypes.addressof(t.regs))
+        result = _to_signed(t.regs.rax)
+        if t.parked:
+            self._unpark(t, result)
+        else:
+            self._step_job(t, result, at_entry=False)
+
+    def _syscall_arch(self, t: Thread) -> int:
+        ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, len(self._info), ctypes.addressof(self._info))
+        return int.from_bytes(self._info.raw[4:8], "little")
+
+    def _syscall_op(self, t: Thread) -> int:
+        ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, len(self._info), ctypes.addressof(self._info))
+        return self._info.raw[0]
+
+    # -- parking ---------------------------------------------------------------
+
+    def _park(self, t: Thread, action: Park) -> None:
+        assert t.job_regs is not None
+        regs = t.regs
+        regs.orig_rax = NR["ppoll"]
+        if action.fd is not None:
+            addr = (regs.rsp - _RED_ZONE - 64) & ~0xF
+            write_memory(t.tid, addr, struct.pack("<ihh", action.fd, 0x1, 0))  # POLLIN
+            regs.rdi, regs.rsi = addr, 1
+        else:
+            regs.rdi, regs.rsi = 0, 0
+        regs.rdx = regs.r10 = regs.r8 = 0  # no timeout, no sigmask change
+        t.job = None
+        t.parked = True
+        t.interrupted = False
+        ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+        self._resume(t)
+
+    def _unpark(self, t: Thread, result: int) -> None:
+        regs = t.job_regs
+        assert regs is not None
+        t.parked = False
+        t.job_regs = None
+        if result >= 0:
+            # woken by readiness with no signal pending: run the call again
+            regs.rax = regs.orig_rax
+            regs.rip -= _SYSCALL_INSN_LEN
+        else:
+            # a signal (or our interrupt) is pending: let the kernel decide between
+            # EINTR and a restart exactly as for an interrupted read (SA_RESTART)
+            regs.rax = (-ERESTARTSYS) & 0xFFFFFFFFFFFFFFFF
+        ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+        self.handler.on_unpark(t)
+        self._resume(t)
+
+    def interrupt(self, t: Thread) -> None:
+        """Wake a parked thread so that it re-runs its call."""
+        if t.parked and not t.interrupted and not t.gone:
+            t.interrupted = True
+            try:
+                ptrace(PTRACE_INTERRUPT, t.tid)
+            except ProcessLookupError:
+                pass
+
+    # -- signals during injected calls -----------------------------------------
+
+    def _block_signals(self, t: Thread) -> None:
+        if t.saved_sigmask is not None:
+            return
+        ptrace(PTRACE_GETSIGMASK, t.tid, 8, ctypes.addressof(self._mask))
+        t.saved_sigmask = self._mask.value
+        self._mask.value = _ALL_SIGNALS
+        ptrace(PTRACE_SETSIGMASK, t.tid, 8, ctypes.addressof(self._mask))
+
+    def _restore_signals(self, t: Thread) -> None:
+        if t.saved_sigmask is None:
+            return
+        self._mask.value = t.saved_sigmask
+        t.saved_sigmask = None
+        ptrace(PTRACE_SETSIGMASK, t.tid, 8, ctypes.addressof(self._mask))
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _resume(self, t: Thread, sig: int = 0) -> None:
+        request = PTRACE_SYSCALL if t.in_syscall_job else PTRACE_CONT
+        ptrace(request, t.tid, 0, sig)
+
+    def pidfd(self, t: Thread) -> int:
+        """A pidfd naming this thread (its fd table), cached while it lives."""
+        if t.pidfd < 0:
+            t.pidfd = pidfd_open(t.tid)
+        return t.pidfd
+
+    def _close_pidfd(self, t: Thread) -> None:
+        if t.pidfd >= 0:
+            os.close(t.pidfd)
+            t.pidfd = -1
+
+    def kill_all(self) -> None:
+        for tid in list(self.threads):
+            try:
+                os.kill(tid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def pidfd_open(tid: int) -> int:
+    """A pidfd for a thread (PIDFD_THREAD, Linux >= 6.9), else for a process."""
+    fd = _syscall(NR["pidfd_open"], tid, os.O_EXCL)  # O_EXCL is PIDFD_THREAD
+    if fd < 0:
+        fd = _syscall(NR["pidfd_open"], tid, 0)
+    return _check(fd, "pidfd_open")
+
+
+def pidfd_getfd(pidfd: int, fd: int) -> int:
+    """A copy of another process's fd (the caller must close it promptly)."""
+    return _check(_syscall(NR["pidfd_getfd"], pidfd, fd, 0), "pidfd_getfd")
+
+
+def _read_tgid(tid: int) -> int:
+    try:
+        with open(f"/proc/{tid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return tid

@@ -1,0 +1,339 @@
+"""Virtual files: path -> node, open file descriptions, and (pid, fd) -> description.
+
+Every virtual open file description is backed by a real host object: the
+tracee holds one end of a connected AF_UNIX SOCK_SEQPACKET pair, the supervisor
+the other. The kernel therefore counts references for us (dup, fork, exec with
+O_CLOEXEC, SCM_RIGHTS, SIGKILL): when the last tracee reference goes, our end
+sees end-of-file and the device's `release` runs, exactly once.
+
+A tracee fd is resolved through that object: /proc/TID/fd/N reads
+`socket:[INODE]`, and the inode names the description. No fd table is mirrored.
+
+Readiness: the tracee's socket is made readable exactly when the device's
+poll() reports POLLIN, by keeping one token packet queued in it. Then the
+tracee's own poll/select/epoll work natively on sets that mix real and virtual
+fds. POLLOUT is always reported (our end's receive queue never fills).
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import os
+import secrets
+import socket
+import stat
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .devices.base import POLLIN, Device, DeviceFile, WaitQueue
+from .tracer import pidfd_getfd, pidfd_open
+
+log = logging.getLogger("ptsandbox.vfs")
+
+O_ACCMODE = 0o3
+O_PATH = 0o10000000
+O_LARGEFILE = 0o100000
+
+
+def _dev_of_host_dir() -> int:
+    try:
+        return os.stat("/dev").st_dev
+    except OSError:
+        return 5
+
+
+@dataclass(eq=False)
+class Node:
+    """A device file (an inode): several paths may name it (hard links)."""
+
+    ino: int
+    device: Device
+    minor: int
+    mode: int  # permission bits; the type is always S_IFCHR
+    uid: int
+    gid: int
+    paths: list[str] = field(default_factory=list)
+    atime: float = field(default_factory=time.time)
+    mtime: float = field(default_factory=time.time)
+    ctime: float = field(default_factory=time.time)
+
+    @property
+    def rdev(self) -> int:
+        return os.makedev(self.device.major, self.minor)
+
+    @property
+    def st_mode(self) -> int:
+        return stat.S_IFCHR | self.mode
+
+
+@dataclass(eq=False)
+class OpenFile:
+    """An open file description of a virtual node."""
+
+    node: Node
+    dfile: DeviceFile
+    flags: int  # f_flags: access mode, O_NONBLOCK, O_APPEND, ...
+    end: socket.socket  # the supervisor's end of the backing pair
+    inode: int  # the tracee end's socket inode
+    opener: int  # tgid that opened it
+    pos: int = 0
+    token: bool = False  # a readiness token is queued in the tracee's end
+    released: bool = False
+    poll_queues: set[WaitQueue] = field(default_factory=set)
+    opened_at: float = field(default_factory=time.time)
+
+    @property
+    def readable(self) -> bool:
+        return not self.flags & O_PATH and (self.flags & O_ACCMODE) in (os.O_RDONLY, os.O_RDWR)
+
+    @property
+    def writable(self) -> bool:
+        return not self.flags & O_PATH and (self.flags & O_ACCMODE) in (os.O_WRONLY, os.O_RDWR)
+
+    @property
+    def nonblocking(self) -> bool:
+        return bool(self.flags & os.O_NONBLOCK)
+
+
+class Vfs:
+    """The supervisor's table of virtual nodes and open files."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.files: dict[int, OpenFile] = {}  # tracee socket inode -> description
+        self._ino = itertools.count(0x50000)
+        self.dev = _dev_of_host_dir()
+        self._basenames: set[str] = set()
+        self.dirty: set[OpenFile] = set()
+        self.on_release: Callable[[OpenFile], None] = lambda f: None
+        self.on_adopt: Callable[[OpenFile], None] = lambda f: None
+        self.tracked_pids: Callable[[], Iterable[int]] = lambda: ()
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        self.address = f"\0ptsandbox-{os.getpid()}-{secrets.token_hex(8)}"
+        self.listener.bind(self.address)
+        self.listener.listen(64)
+
+    def close(self) -> None:
+        for f in list(self.files.values()):
+            self.release(f)
+        self.listener.close()
+
+    # -- nodes -------------------------------------------------------------------
+
+    def add_node(self, path: str, device: Device, minor: int, mode: int = 0o666) -> Node:
+        path = os.path.normpath(path)
+        if path in self.nodes:
+            raise FileExistsError(errno.EEXIST, f"{path} already exists")
+        node = Node(next(self._ino), device, minor, mode, os.getuid(), os.getgid(), [path])
+        self.nodes[path] = node
+        self._basenames.add(os.path.basename(path))
+        return node
+
+    def link(self, node: Node, path: str) -> None:
+        self.nodes[path] = node
+        node.paths.append(path)
+        node.ctime = time.time()
+        self._basenames.add(os.path.basename(path))
+
+    def unlink(self, path: str) -> None:
+        node = self.nodes.pop(path)
+        node.paths.remove(path)
+        self._basenames = {os.path.basename(p) for p in self.nodes}
+
+    def remove_device(self, device: Device) -> None:
+        for path in [p for p, n in self.nodes.items() if n.device is device]:
+            self.unlink(path)
+
+    def may_name_node(self, path: str) -> bool:
+        """Cheap pre-check: can this path (relative or not) name a node or lie below one?"""
+        return any(b in path for b in self._basenames)
+
+    def lookup(self, abspath: str) -> Node | None:
+        return self.nodes.get(abspath)
+
+    def node_below(self, abspath: str) -> bool:
+        """Is some prefix of the path a node (so that the kernel would say ENOTDIR)?"""
+        parts = abspath.split("/")
+        return any("/".join(parts[:i]) in self.nodes for i in range(2, len(parts)))
+
+    # -- open files --------------------------------------------------------------
+
+    def adopt(
+        self, pidfd: int, fd: int, node: Node, dfile: DeviceFile, flags: int, opener: int
+    ) -> OpenFile:
+        """Connect the tracee's fresh socket `fd` to us and make it a description."""
+        copy = pidfd_getfd(pidfd, fd)
+        try:
+            inode = os.fstat(copy).st_ino
+            client = socket.socket(fileno=copy)
+            try:
+                client.connect(self.address)
+                end = self._accept_own()
+            finally:
+                client.detach()
+        finally:
+            os.close(copy)  # never keep a copy: it would hide the last close
+        f = OpenFile(node, dfile, flags, end, inode, opener)
+        self.files[inode] = f
+        self.on_adopt(f)
+        node.atime = time.time()
+        return f
+
+    def _accept_own(self) -> socket.socket:
+        # the listener's name is guessable by tracees: take only our own connection
+        while True:
+            end, _ = self.listener.accept()
+            creds = end.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+            if int.from_bytes(creds[:4], "little") == os.getpid():
+                end.setblocking(False)
+                return end
+            end.close()
+
+    def file_of(self, tid: int, fd: int) -> OpenFile | None:
+        """The description behind a tracee's fd, or None when it is not virtual."""
+        if fd < 0 or fd > 0x7FFFFFFF:
+            return None
+        try:
+            target = os.readlink(f"/proc/{tid}/fd/{fd}")
+        except OSError:
+            return None
+        if not target.startswith("socket:["):
+            return None
+        return self.files.get(int(target[8:-1]))
+
+    def release(self, f: OpenFile) -> None:
+        """The last reference is gone: run the device's release, once."""
+        if f.released:
+            return
+        f.released = True
+        self.files.pop(f.inode, None)
+        for q in f.poll_queues:
+            q.remove(f)
+        f.poll_queues.clear()
+        self.dirty.discard(f)
+        try:
+            self.on_release(f)
+        finally:
+            f.end.close()
+            f.dfile.release()
+
+    def hung_up(self, f: OpenFile) -> bool:
+        """True if the tracee side is gone (our end reads end-of-file)."""
+        try:
+            data = f.end.recv(16, socket.MSG_DONTWAIT | socket.MSG_PEEK)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        if data:  # nothing should ever come from the tracee side; drop it
+            f.end.recv(65536, socket.MSG_DONTWAIT)
+            return False
+        return True
+
+    # -- readiness ---------------------------------------------------------------
+
+    def poll_mask(self, f: OpenFile) -> int:
+        table = _PollTable(self, f)
+        return f.dfile.poll(table)
+
+    def mark_dirty(self, f: OpenFile) -> None:
+        if not f.released:
+            self.dirty.add(f)
+
+    def sync_readiness(self, holders: Iterable[tuple[int, int, OpenFile]] = ()) -> None:
+        """Make each changed file's token match its device's POLLIN.
+
+        `holders` are (tid, fd, file) known to hold a file, used to pull a
+        token back out of the tracee's end; other files are found in /proc.
+        """
+        if not self.dirty:
+            return
+        known = {f: (tid, fd) for tid, fd, f in holders}
+        dirty, self.dirty = self.dirty, set()
+        for f in dirty:
+            if f.released:
+                continue
+            want = bool(self.poll_mask(f) & POLLIN)
+            if want and not f.token:
+                try:
+                    f.end.send(b"\0", socket.MSG_DONTWAIT)
+                    f.token = True
+                except OSError as e:  # the tracee side is closing: release will follow
+                    log.debug("token send failed: %s", e)
+            elif not want and f.token:
+                self._pull_token(f, known.get(f))
+
+    def _pull_token(self, f: OpenFile, holder: tuple[int, int] | None) -> None:
+        for tid, fd in [holder] if holder else self._find_holders(f):
+            try:
+                pidfd = pidfd_open(tid)
+            except OSError:
+                continue
+            try:
+                copy = pidfd_getfd(pidfd, fd)
+            except OSError:
+                continue
+            finally:
+                os.close(pidfd)
+            try:
+                while True:
+                    _recv(copy)
+            except BlockingIOError:
+                f.token = False
+                return
+            except OSError:
+                return
+            finally:
+                os.close(copy)
+
+    def _find_holders(self, f: OpenFile) -> Iterable[tuple[int, int]]:
+        want = f"socket:[{f.inode}]"
+        for pid in self.tracked_pids():
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for name in fds:
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{name}") == want:
+                        yield pid, int(name)
+                        return
+                except OSError:
+                    continue
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "path": f.node.paths[0] if f.node.paths else "(deleted)",
+                "device": f.node.device.name,
+                "inode": f.inode,
+                "flags": f.flags,
+                "opener": f.opener,
+                **f.dfile.describe(),
+            }
+            for f in self.files.values()
+        ]
+
+
+class _PollTable:
+    def __init__(self, vfs: Vfs, f: OpenFile) -> None:
+        self.vfs = vfs
+        self.f = f
+
+    def wait(self, queue: WaitQueue) -> None:
+        if queue not in self.f.poll_queues:
+            self.f.poll_queues.add(queue)
+            f, vfs = self.f, self.vfs
+            queue.add(f, lambda: vfs.mark_dirty(f))
+
+
+def _recv(fd: int) -> bytes:
+    s = socket.socket(fileno=fd)
+    try:
+        return s.recv(16, socket.MSG_DONTWAIT)
+    finally:
+        s.detach()
