@@ -140,14 +140,26 @@ class Supervisor:
         for key, _ in self.sel.select(timeout):
             if key.data is None:
                 self.tracer.dispatch()
-            else:
+            elif isinstance(key.data, OpenFile):
                 self._check_hangup(key.data)
+            else:
+                key.data(key.fd)
         self.vfs.sync_readiness()
+
+    def add_reader(self, fd: int, callback: Callable[[int], None]) -> None:
+        """Call `callback(fd)` from the loop whenever `fd` is readable."""
+        self.sel.register(fd, selectors.EVENT_READ, callback)
+
+    def remove_reader(self, fd: int) -> None:
+        try:
+            self.sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
 
     def drain_releases(self) -> None:
         """Process pending last-closes now, so an open or write sees them (they are async)."""
         for key, _ in self.sel.select(0):
-            if key.data is not None:
+            if isinstance(key.data, OpenFile):
                 self._check_hangup(key.data)
 
     def _check_hangup(self, f: OpenFile) -> None:

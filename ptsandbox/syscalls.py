@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import seccomp
+from . import calltrace, seccomp
 from .devices.base import Block, Context, DeviceError, DeviceFile
 from .sysnr import NR, name_of
 from .tracer import ALLOW, Job, Outcome, Park, Run, Scratch, Thread, Tracer
@@ -219,7 +219,7 @@ class Syscalls:
         self.parked: dict[Thread, Parking] = {}
         self.counts: Counter[str] = Counter()
         self.extra: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
-        self.trace: Callable[[Thread, str, tuple[Any, ...], int], None] | None = None
+        self.trace: Callable[[str], None] | None = None  # strace-style lines (--trace)
         self._table: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
         for name in seccomp.FD_SYSCALLS:
             handler = getattr(self, f"sys_{name}", None)
@@ -277,11 +277,28 @@ class Syscalls:
             if p.file is f:
                 self.tracer.interrupt(p.thread)
 
+    def _emit(self, t: Thread, call: str, value: int | None) -> None:
+        if self.trace is not None:
+            self.trace(calltrace.line(t.tgid if t.tid == t.tgid else t.tid, call, value))
+
+    def _fdname(self, fd: int, f: OpenFile) -> str:
+        return f"{fd}<{f.node.paths[0] if f.node.paths else '(deleted)'}>"
+
     def _device_op(
         self, t: Thread, fd: int, f: OpenFile, what: str, op: Callable[[CallContext], int],
-        pos: int | None = None,
+        pos: int | None = None, render: Callable[[int], str] | None = None,
     ) -> Outcome:
         """Run one device operation with the kernel's blocking and error conventions."""
+        outcome = self._device_op_inner(t, fd, f, what, op, pos)
+        if self.trace is not None and render is not None:
+            self._emit(t, render(outcome if isinstance(outcome, int) else 0),
+                       outcome if isinstance(outcome, int) else None)
+        return outcome
+
+    def _device_op_inner(
+        self, t: Thread, fd: int, f: OpenFile, what: str, op: Callable[[CallContext], int],
+        pos: int | None,
+    ) -> Outcome:
         self.before_device_op()
         if f.released:
             return -errno.EBADF
@@ -390,10 +407,14 @@ class Syscalls:
             if node is None:
                 return ALLOW
             assert path is not None
-            if special is not None:
-                result: Outcome = special(t, args, node, path)
-                return result
-            return -PATH_ERRNO.get(name, errno.EPERM)
+            result: Outcome = (
+                special(t, args, node, path)
+                if special is not None
+                else -PATH_ERRNO.get(name, errno.EPERM)
+            )
+            if isinstance(result, int):
+                self._emit(t, f"{name}({calltrace.quote(path.encode())}, ...)", result)
+            return result
 
         return handler
 
@@ -411,13 +432,13 @@ class Syscalls:
     # open family -----------------------------------------------------------------
 
     def path_open(self, t: Thread, a: tuple[int, ...], node: Node, path: str) -> Outcome:
-        return self._open(t, node, a[1], path)
+        return self._open(t, node, a[1], path, "open")
 
     def path_creat(self, t: Thread, a: tuple[int, ...], node: Node, path: str) -> Outcome:
-        return self._open(t, node, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, path)
+        return self._open(t, node, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, path, "creat")
 
     def path_openat(self, t: Thread, a: tuple[int, ...], node: Node, path: str) -> Outcome:
-        return self._open(t, node, a[2], path)
+        return self._open(t, node, a[2], path, "openat")
 
     def path_openat2(self, t: Thread, a: tuple[int, ...], node: Node, path: str) -> Outcome:
         if a[3] < 24:
@@ -426,10 +447,24 @@ class Syscalls:
             how_flags, _mode, _resolve = struct.unpack("<QQQ", read_memory(t.tid, a[2], 24))
         except OSError:
             return -errno.EFAULT
-        return self._open(t, node, how_flags, path)
+        return self._open(t, node, how_flags, path, "openat2")
 
-    def _open(self, t: Thread, node: Node, flags: int, path: str) -> Outcome:
-        flags &= 0xFFFFFFFF
+    def _open(self, t: Thread, node: Node, flags: int, path: str, name: str) -> Outcome:
+        outcome = self._open_inner(t, node, flags & 0xFFFFFFFF, path)
+        if self.trace is not None:
+            call = f"{name}({calltrace.quote(path.encode())}, {calltrace.open_flags(flags)})"
+            if isinstance(outcome, int):
+                self._emit(t, call, outcome)
+            else:
+                return self._traced_job(t, call, outcome)
+        return outcome
+
+    def _traced_job(self, t: Thread, call: str, job: Job) -> Job:
+        result = yield from job
+        self._emit(t, call, result)
+        return result
+
+    def _open_inner(self, t: Thread, node: Node, flags: int, path: str) -> Outcome:
         if flags & os.O_CREAT and flags & os.O_EXCL:
             return -errno.EEXIST
         if flags & os.O_DIRECTORY:
@@ -609,8 +644,12 @@ class Syscalls:
 
         def handler(t: Thread, args: tuple[int, ...]) -> Outcome:
             for i in argpos:
-                if self._file(t, args[i]) is not None:
-                    return -code if code is not None else ALLOW
+                f = self._file(t, args[i])
+                if f is not None:
+                    if code is None:
+                        return ALLOW
+                    self._emit(t, f"{name}({self._fdname(_s32(args[i]), f)}, ...)", -code)
+                    return -code
             return ALLOW
 
         return handler
@@ -643,12 +682,20 @@ class Syscalls:
         count = min(count, MAX_RW_COUNT)
         if count >= 1 << 63:
             return -errno.EINVAL
-        if write:
-            return self._device_op(
-                t, _s32(fd), f, "write", lambda ctx: f.dfile.write(ctx, buf, count), offset
-            )
+        name = ("pwrite64" if write else "pread64") if offset is not None else ("write" if write else "read")
+        extra = f", {offset}" if offset is not None else ""
+
+        def render(res: int) -> str:
+            shown = min(count, calltrace.MAX_STRING + 1) if write else max(0, min(res, 65))
+            try:
+                data = calltrace.quote(read_memory(t.tid, buf, shown)) if shown else '""'
+            except OSError:
+                data = f"{buf:#x}"
+            return f"{name}({self._fdname(_s32(fd), f)}, {data}, {count}{extra})"
+
+        op = f.dfile.write if write else f.dfile.read
         return self._device_op(
-            t, _s32(fd), f, "read", lambda ctx: f.dfile.read(ctx, buf, count), offset
+            t, _s32(fd), f, name, lambda ctx: op(ctx, buf, count), offset, render
         )
 
     def sys_readv(self, t: Thread, a: tuple[int, ...]) -> Outcome:
@@ -739,7 +786,8 @@ class Syscalls:
         if cmd == FIGETBSZ:
             return self._write_out(t, arg, struct.pack("<i", 4096))
         return self._device_op(
-            t, _s32(a[0]), f, "ioctl", lambda ctx: f.dfile.ioctl(ctx, cmd, arg)
+            t, _s32(a[0]), f, "ioctl", lambda ctx: f.dfile.ioctl(ctx, cmd, arg), None,
+            lambda res: f"ioctl({self._fdname(_s32(a[0]), f)}, {cmd:#x}, {arg:#x})",
         )
 
     def sys_lseek(self, t: Thread, a: tuple[int, ...]) -> Outcome:
@@ -751,7 +799,8 @@ class Syscalls:
         whence = a[2] & 0xFFFFFFFF
         offset = a[1] - (1 << 64) if a[1] & (1 << 63) else a[1]
         return self._device_op(
-            t, _s32(a[0]), f, "llseek", lambda ctx: f.dfile.llseek(ctx, offset, whence)
+            t, _s32(a[0]), f, "llseek", lambda ctx: f.dfile.llseek(ctx, offset, whence), None,
+            lambda res: f"lseek({self._fdname(_s32(a[0]), f)}, {offset}, {whence})",
         )
 
     def sys_fstat(self, t: Thread, a: tuple[int, ...]) -> Outcome:
