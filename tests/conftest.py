@@ -1,0 +1,55 @@
+"""Shared fixtures: compiled C programs, a private sandbox, no process left behind."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ptsandbox.api import Sandbox
+from ptsandbox.cc import compile_c
+from ptsandbox.devices.chatroom import Chatroom
+
+ROOT = Path(__file__).resolve().parent.parent
+CPROGS = ROOT / "cprogs"
+TESTC = ROOT / "tests" / "c"
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("build")
+
+
+@pytest.fixture(scope="session")
+def cprog(build_dir: Path) -> Callable[..., str]:
+    """cprog("joinchat") -> path of cprogs/joinchat.c (or tests/c/NAME.c) built with gcc."""
+
+    def build(name: str, static: bool = False) -> str:
+        src = CPROGS / f"{name}.c"
+        if not src.exists():
+            src = TESTC / f"{name}.c"
+        flags = ["-Wall", "-O2", "-pthread"] + (["-static"] if static else [])
+        suffix = "-static" if static else ""
+        return str(compile_c([src], name=name + suffix, flags=flags, out_dir=build_dir))
+
+    return build
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox([Chatroom()]) as sb:
+        yield sb
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes() -> Iterator[None]:
+    """Every test must end every process it started (supervisors, clients)."""
+    yield
+    me = psutil.Process(os.getpid())
+    left = [p for p in me.children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+    for p in left:
+        p.kill()
+    assert not left, f"processes left behind: {[(p.pid, p.name()) for p in left]}"
