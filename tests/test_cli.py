@@ -1,0 +1,99 @@
+"""The command line: exit codes, one-line errors, --stats, --trace, demo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ptsandbox(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "ptsandbox", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def test_exit_status_is_the_programs() -> None:
+    assert ptsandbox("run", "sh", "-c", "exit 7").returncode == 7
+
+
+def test_killed_by_signal_exits_128_plus_n() -> None:
+    assert ptsandbox("run", "sh", "-c", "kill -TERM $$").returncode == 128 + 15
+
+
+def test_missing_program_is_127_with_one_line(tmp_path: Path) -> None:
+    r = ptsandbox("run", str(tmp_path / "nope"))
+    assert r.returncode == 127
+    assert r.stderr.strip().count("\n") == 0 and "No such file" in r.stderr
+
+
+def test_not_executable_is_126(tmp_path: Path) -> None:
+    f = tmp_path / "data.txt"
+    f.write_text("x")
+    r = ptsandbox("run", str(f))
+    assert r.returncode == 126 and "Permission denied" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_unknown_device_and_bad_parameter_are_one_line_errors() -> None:
+    for spec, words in (
+        ("nosuch", "unknown device"),
+        ("chatroom,queue_len=0", "below the minimum"),
+        ("chatroom,colour=red", "no parameter"),
+        ("chatroom,full=sometimes", "not one of"),
+        ("chatroom,queue_len", "KEY=VALUE"),
+    ):
+        r = ptsandbox("run", "--device", spec, "true")
+        assert r.returncode == 2, spec
+        assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_device_path_parameter_moves_the_node(cprog) -> None:
+    r = ptsandbox(
+        "run", "--device", "chatroom,path=/dev/chat_room", "sh", "-c",
+        "test -c /dev/chat_room && ! test -e /dev/chatroom",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+
+
+def test_stats_counts_the_stops(cprog) -> None:
+    r = ptsandbox("run", "--stats", cprog("storm"), "20000")
+    assert r.returncode == 0
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("ptsandbox: ") and first.endswith("supervisor stops")
+    assert int(first.split()[1]) < 20
+
+
+def test_trace_shows_device_calls_with_errno_names(cprog) -> None:
+    r = ptsandbox("run", "--trace", cprog("nonblock"))
+    assert r.returncode == 0
+    assert '] openat("/dev/chatroom", O_RDWR|O_NONBLOCK) = 3' in r.stderr
+    assert "read(3</dev/chatroom>, " in r.stderr
+    assert "= -1 EAGAIN (Resource temporarily unavailable)" in r.stderr
+
+
+def test_joinchat_alone_says_bye(cprog) -> None:
+    r = ptsandbox("run", cprog("joinchat"), "P1", stdin="Bye!\n")
+    assert r.returncode == 0 and r.stdout == "You joined as P1\n"
+
+
+def test_demo_prints_the_seed_timeline() -> None:
+    r = ptsandbox("demo", "chatroom")
+    assert r.returncode == 0, r.stderr
+    for text in ("P2 joined the room", "P1: Hello P2!", "P3: Anyone here?", "P1 left"):
+        assert text in r.stdout
+
+
+def test_help_explains_run() -> None:
+    r = ptsandbox("run", "--help")
+    assert r.returncode == 0 and "--device" in r.stdout and "128+N" in r.stdout
