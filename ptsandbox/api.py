@@ -42,9 +42,7 @@ class Proc:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:
-            self.pid = sandbox.sup.spawn(
-                self.argv, stdin=in_r, stdout=out_w, stderr=err_w, **kw
-            )
+            self.pid = sandbox.sup.spawn(self.argv, stdin=in_r, stdout=out_w, stderr=err_w, **kw)
         finally:
             for fd in (in_r, out_w, err_w):
                 os.close(fd)
@@ -118,7 +116,7 @@ class Proc:
             state = f"exited with {self.exit_code}" if self.exited else "still running"
             raise ExpectTimeout(
                 f"{self.argv[0]}: {pattern!r} not seen within {timeout}s ({state}); "
-                f"stdout after the last match: {self.output[self._pos:]!r}; "
+                f"stdout after the last match: {self.output[self._pos :]!r}; "
                 f"stderr: {self.stderr!r}"
             )
         self._pos = found[0].end()
@@ -152,7 +150,9 @@ class Proc:
     def wait_blocked(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until some thread of this program sleeps in a device call."""
         ok = self.sandbox.serve_until(
-            lambda: any(p.thread.tgid == self.pid for p in self.sandbox.sup.syscalls.parked.values()),
+            lambda: any(
+                p.thread.tgid == self.pid for p in self.sandbox.sup.syscalls.parked.values()
+            ),
             timeout,
         )
         if not ok:
@@ -181,9 +181,7 @@ class Sandbox:
     def devices(self) -> dict[str, Device]:
         return self.sup.devices
 
-    def spawn(
-        self, argv: Sequence[str], stdin: bytes | None = None, **kwargs: Any
-    ) -> Proc:
+    def spawn(self, argv: Sequence[str], stdin: bytes | None = None, **kwargs: Any) -> Proc:
         p = Proc(self, argv, stdin, **kwargs)
         self.procs.append(p)
         return p

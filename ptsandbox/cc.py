@@ -30,7 +30,9 @@ def compile_c(
     """Build `sources` into an executable and return its path (reused if unchanged)."""
     gcc = shutil.which(os.environ.get("CC", "gcc"))
     if gcc is None:
-        raise CompileError("gcc not found: install gcc (e.g. apt-get install gcc) to build C programs")
+        raise CompileError(
+            "gcc not found: install gcc (e.g. apt-get install gcc) to build C programs"
+        )
     paths = [Path(s) for s in sources]
     digest = hashlib.sha256(" ".join(flags).encode())
     for p in paths:

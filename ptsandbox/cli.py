@@ -80,7 +80,8 @@ def run(
         ),
     ] = None,
     trace: Annotated[
-        bool, typer.Option("--trace", help="print each syscall that touched the sandbox, strace style")
+        bool,
+        typer.Option("--trace", help="print each syscall that touched the sandbox, strace style"),
     ] = False,
     stats: Annotated[
         bool, typer.Option("--stats", help="at exit, print how many stops the supervisor handled")

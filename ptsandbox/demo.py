@@ -33,8 +33,14 @@ SEED_TIMELINE: list[Step] = [
         {"P3": ["You joined as P3"], "P1": ["P3 joined the room"], "P2": ["P3 joined the room"]},
     ),
     Step("P3", "Anyone here?", {"P1": ["P3: Anyone here?"], "P2": ["P3: Anyone here?"]}),
-    Step("P1", "Hello P3, I am here!", {"P2": ["P1: Hello P3, I am here!"], "P3": ["P1: Hello P3, I am here!"]}),
-    Step("P2", "Hey P3, P2 here!", {"P1": ["P2: Hey P3, P2 here!"], "P3": ["P2: Hey P3, P2 here!"]}),
+    Step(
+        "P1",
+        "Hello P3, I am here!",
+        {"P2": ["P1: Hello P3, I am here!"], "P3": ["P1: Hello P3, I am here!"]},
+    ),
+    Step(
+        "P2", "Hey P3, P2 here!", {"P1": ["P2: Hey P3, P2 here!"], "P3": ["P2: Hey P3, P2 here!"]}
+    ),
     Step("P1", "Bye!", {"P2": ["P1 left"], "P3": ["P1 left"]}),
 ]
 

@@ -7,11 +7,11 @@ the last tracee reference is gone: release). Nothing sleeps or polls.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import selectors
 import shutil
-import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -89,7 +89,11 @@ class Supervisor:
     def load(self, device: Device) -> None:
         if device.name in self.devices:
             raise ValueError(f"device {device.name} is already loaded")
-        device.log = lambda line, name=device.name: self._printk(name, line)
+
+        def printk(line: str, name: str = device.name) -> None:
+            self._printk(name, line)
+
+        device.log = printk
         for spec in device.nodes():
             self.vfs.add_node(spec.path, device, spec.minor, spec.mode)
         self.devices[device.name] = device
@@ -120,7 +124,9 @@ class Supervisor:
     def running(self) -> bool:
         return bool(self.tracer.threads)
 
-    def run_loop(self, until: Callable[[], bool] | None = None, timeout: float | None = None) -> bool:
+    def run_loop(
+        self, until: Callable[[], bool] | None = None, timeout: float | None = None
+    ) -> bool:
         """Serve tracees until `until()` is true or no tracee is left (or `timeout`).
 
         Returns True if the condition was met (or every tracee ended).
@@ -151,10 +157,8 @@ class Supervisor:
         self.sel.register(fd, selectors.EVENT_READ, callback)
 
     def remove_reader(self, fd: int) -> None:
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self.sel.unregister(fd)
-        except (KeyError, ValueError):
-            pass
 
     def drain_releases(self) -> None:
         """Process pending last-closes now, so an open or write sees them (they are async)."""
@@ -170,10 +174,8 @@ class Supervisor:
         self.sel.register(f.end, selectors.EVENT_READ, f)
 
     def _forget_file(self, f: OpenFile) -> None:
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self.sel.unregister(f.end)
-        except (KeyError, ValueError):
-            pass
         self.syscalls.on_release(f)
 
     def kill_all(self) -> None:
@@ -236,11 +238,3 @@ class Supervisor:
                 for p in self.syscalls.parked.values()
             ],
         }
-
-
-def ignore_terminal_signals() -> dict[int, Any]:
-    """Like a shell running a foreground job: Ctrl-C/Ctrl-\\ are for the program."""
-    old = {}
-    for sig in (signal.SIGINT, signal.SIGQUIT):
-        old[sig] = signal.signal(sig, signal.SIG_IGN)
-    return old

@@ -17,15 +17,26 @@ import socket
 import struct
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import calltrace, seccomp
 from .devices.base import Block, Context, DeviceError, DeviceFile
 from .sysnr import NR, name_of
-from .tracer import ALLOW, Job, Outcome, Park, Run, Scratch, Thread, Tracer
-from .tracer import read_memory, read_string, write_memory
+from .tracer import (
+    ALLOW,
+    Job,
+    Outcome,
+    Park,
+    Run,
+    Scratch,
+    Thread,
+    Tracer,
+    read_memory,
+    read_string,
+    write_memory,
+)
 from .vfs import O_LARGEFILE, O_PATH, Node, OpenFile, Vfs
 
 log = logging.getLogger("ptsandbox.syscalls")
@@ -116,9 +127,7 @@ def pack_statx(node: Node, dev: int) -> bytes:
         node.ino, 0, 0, 0,
     )  # fmt: skip
     body = ts(node.atime) + ts(node.ctime) + ts(node.ctime) + ts(node.mtime)
-    devs = struct.pack(
-        "<IIII", node.device.major, node.minor, os.major(dev), os.minor(dev)
-    )
+    devs = struct.pack("<IIII", node.device.major, node.minor, os.major(dev), os.minor(dev))
     out = head + body + devs
     return out + b"\0" * (256 - len(out))
 
@@ -285,18 +294,32 @@ class Syscalls:
         return f"{fd}<{f.node.paths[0] if f.node.paths else '(deleted)'}>"
 
     def _device_op(
-        self, t: Thread, fd: int, f: OpenFile, what: str, op: Callable[[CallContext], int],
-        pos: int | None = None, render: Callable[[int], str] | None = None,
+        self,
+        t: Thread,
+        fd: int,
+        f: OpenFile,
+        what: str,
+        op: Callable[[CallContext], int],
+        pos: int | None = None,
+        render: Callable[[int], str] | None = None,
     ) -> Outcome:
         """Run one device operation with the kernel's blocking and error conventions."""
         outcome = self._device_op_inner(t, fd, f, what, op, pos)
         if self.trace is not None and render is not None:
-            self._emit(t, render(outcome if isinstance(outcome, int) else 0),
-                       outcome if isinstance(outcome, int) else None)
+            self._emit(
+                t,
+                render(outcome if isinstance(outcome, int) else 0),
+                outcome if isinstance(outcome, int) else None,
+            )
         return outcome
 
     def _device_op_inner(
-        self, t: Thread, fd: int, f: OpenFile, what: str, op: Callable[[CallContext], int],
+        self,
+        t: Thread,
+        fd: int,
+        f: OpenFile,
+        what: str,
+        op: Callable[[CallContext], int],
         pos: int | None,
     ) -> Outcome:
         self.before_device_op()
@@ -455,7 +478,7 @@ class Syscalls:
             call = f"{name}({calltrace.quote(path.encode())}, {calltrace.open_flags(flags)})"
             if isinstance(outcome, int):
                 self._emit(t, call, outcome)
-            else:
+            elif isinstance(outcome, Generator):
                 return self._traced_job(t, call, outcome)
         return outcome
 
@@ -682,7 +705,11 @@ class Syscalls:
         count = min(count, MAX_RW_COUNT)
         if count >= 1 << 63:
             return -errno.EINVAL
-        name = ("pwrite64" if write else "pread64") if offset is not None else ("write" if write else "read")
+        name = (
+            ("pwrite64" if write else "pread64")
+            if offset is not None
+            else ("write" if write else "read")
+        )
         extra = f", {offset}" if offset is not None else ""
 
         def render(res: int) -> str:
@@ -786,7 +813,12 @@ class Syscalls:
         if cmd == FIGETBSZ:
             return self._write_out(t, arg, struct.pack("<i", 4096))
         return self._device_op(
-            t, _s32(a[0]), f, "ioctl", lambda ctx: f.dfile.ioctl(ctx, cmd, arg), None,
+            t,
+            _s32(a[0]),
+            f,
+            "ioctl",
+            lambda ctx: f.dfile.ioctl(ctx, cmd, arg),
+            None,
             lambda res: f"ioctl({self._fdname(_s32(a[0]), f)}, {cmd:#x}, {arg:#x})",
         )
 
@@ -799,7 +831,12 @@ class Syscalls:
         whence = a[2] & 0xFFFFFFFF
         offset = a[1] - (1 << 64) if a[1] & (1 << 63) else a[1]
         return self._device_op(
-            t, _s32(a[0]), f, "llseek", lambda ctx: f.dfile.llseek(ctx, offset, whence), None,
+            t,
+            _s32(a[0]),
+            f,
+            "llseek",
+            lambda ctx: f.dfile.llseek(ctx, offset, whence),
+            None,
             lambda res: f"lseek({self._fdname(_s32(a[0]), f)}, {offset}, {whence})",
         )
 

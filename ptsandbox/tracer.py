@@ -23,6 +23,7 @@ python-ptrace still provides the register layout.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -674,10 +675,8 @@ class Tracer:
         """Wake a parked thread so that it re-runs its call."""
         if t.parked and not t.interrupted and not t.gone:
             t.interrupted = True
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 ptrace(PTRACE_INTERRUPT, t.tid)
-            except ProcessLookupError:
-                pass
 
     # -- signals during injected calls -----------------------------------------
 
@@ -715,10 +714,8 @@ class Tracer:
 
     def kill_all(self) -> None:
         for tid in list(self.threads):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(tid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def pidfd_open(tid: int) -> int:

@@ -46,9 +46,10 @@ def test_seed_timeline_holds(sandbox: Sandbox, cprog, static: bool) -> None:
     # a sender never sees its own message; late joiners see no history
     assert "P1: Hello P2!" not in p1.output
     assert "P1: Hello P2!" not in p3.output
-    assert p3.lines()[:2] == ["You joined as P3", "P1: Hello P3, I am here!"] or p3.lines()[
-        :2
-    ] == ["You joined as P3", "P2: Hey P3, P2 here!"]
+    assert p3.lines()[:2] == ["You joined as P3", "P1: Hello P3, I am here!"] or p3.lines()[:2] == [
+        "You joined as P3",
+        "P2: Hey P3, P2 here!",
+    ]
 
 
 def test_client_without_ioctl_is_named_by_pid(sandbox: Sandbox, cprog) -> None:

@@ -175,9 +175,7 @@ class Param:
         else:
             value = str(raw)
             if self.choices is not None and value not in self.choices:
-                raise ParamError(
-                    f"{self.name}={value} is not one of: {', '.join(self.choices)}"
-                )
+                raise ParamError(f"{self.name}={value} is not one of: {', '.join(self.choices)}")
         return value
 
 
