@@ -195,7 +195,6 @@ class Thread:
     parked: bool = False
     interrupted: bool = False
     started: bool = False  # its first stop (attach) has been seen
-    known: bool = False  # introduced by its parent's fork/clone event (or the spawn)
     gone: bool = False
     pidfd: int = -1
 
@@ -350,8 +349,6 @@ class Tracer:
         self.sigfd = _signalfd_sigchld()
         self.stops = 0  # seccomp stops handled (for --stats)
         self.foreign_calls = 0  # i386 / x32 calls refused
-        self._pending_children: dict[int, Thread] = {}  # fork event seen, tid -> parent
-        self._orphan_stops: set[int] = set()  # attach stop seen before the fork event
         self._info = ctypes.create_string_buffer(88)
         self._mask = ctypes.c_uint64()
 
@@ -382,7 +379,7 @@ class Tracer:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             raise
-        t = Thread(pid, pid, started=True, known=True)
+        t = Thread(pid, pid, started=True)
         self.threads[pid] = t
         self.handler.on_new_task(t, None)
         os.write(go_w, b"x")
@@ -458,13 +455,19 @@ class Tracer:
                 self._resume(t, sig)  # signal-delivery-stop: deliver it
         except ProcessLookupError:
             pass  # killed under us (SIGKILL): its exit status follows
+        except Exception:
+            # never let one tracee's odd state take the supervisor down
+            log.exception("handling a stop of tid %d failed; resuming it", tid)
+            with contextlib.suppress(OSError):
+                self._resume(t)
 
     def _on_event_stop(self, t: Thread, sig: int) -> None:
         if not t.started:
+            # a new child's first stop; it may come before its parent's fork event
+            # (or instead of it, if the parent was killed): let it run either way
             t.started = True
-            if not t.known:
-                self._orphan_stops.add(t.tid)  # wait for the parent's fork event
-                return
+            self._resume(t)
+            return
         if sig in _STOP_SIGNALS:
             # group-stop (SEIZE): stay stopped but let SIGCONT wake it
             ptrace(PTRACE_LISTEN, t.tid)
@@ -482,11 +485,7 @@ class Tracer:
             child = Thread(child_tid, tgid)
             self.threads[child_tid] = child
         child.tgid = tgid
-        child.known = True
         self.handler.on_new_task(child, parent)
-        if child_tid in self._orphan_stops:
-            self._orphan_stops.discard(child_tid)
-            self._resume(child)
         self._resume(parent)
 
     def _on_exec(self, t: Thread) -> None:

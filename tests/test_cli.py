@@ -97,3 +97,35 @@ def test_demo_prints_the_seed_timeline() -> None:
 def test_help_explains_run() -> None:
     r = ptsandbox("run", "--help")
     assert r.returncode == 0 and "--device" in r.stdout and "128+N" in r.stdout
+
+
+def test_device_from_a_file_can_return_raw_values() -> None:
+    spec = f"{ROOT / 'tests/devices/rawdev.py'}:RawDevice"
+    script = (
+        "import os\n"
+        "fd = os.open('/dev/rawdev', os.O_RDWR)\n"
+        "print('write', os.write(fd, b'abc'))\n"
+        "try:\n    os.read(fd, 5)\nexcept OSError as e:\n    print('read', e.errno)\n"
+    )
+    r = ptsandbox("run", "--device", spec, sys.executable, "-c", script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["write 0", "read 1"]  # -1 reads as EPERM
+    r = ptsandbox("run", "--device", spec + ",read_returns=7", sys.executable, "-c",
+                  "import os; print(len(os.read(os.open('/dev/rawdev', 0), 100)))")  # fmt: skip
+    assert r.stdout.strip() == "7"
+
+
+def test_device_file_that_does_not_exist_is_one_line() -> None:
+    r = ptsandbox("run", "--device", "missing.py:Dev", "true")
+    assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_missing_gcc_is_one_line_for_the_demo() -> None:
+    env_cc = dict(os.environ, CC="no-such-gcc-here", XDG_CACHE_HOME="/nonexistent-cache")
+    r = subprocess.run(
+        [sys.executable, "-m", "ptsandbox", "demo", "chatroom"],
+        capture_output=True, text=True, timeout=60,
+        env=dict(env_cc, PYTHONPATH=str(ROOT)), cwd=ROOT,
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert "gcc not found" in r.stderr and "Traceback" not in r.stderr
