@@ -20,6 +20,8 @@ from .tracer import Thread
 
 def run_program(argv: list[str], devices: list[Any], trace: bool, stats: bool) -> int:
     sup = Supervisor(devices)
+    for warning in sup.warnings:
+        print(f"ptsandbox: warning: {warning}", file=sys.stderr)
     if trace:
         sup.syscalls.trace = lambda text: print(text, file=sys.stderr, flush=True)
     old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}

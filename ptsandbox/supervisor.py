@@ -20,6 +20,7 @@ from typing import Any
 from . import seccomp
 from .devices.base import Device
 from .syscalls import Syscalls
+from .sysnr import NAMES
 from .tracer import Outcome, SpawnSpec, Thread, Tracer
 from .vfs import OpenFile, Vfs
 
@@ -81,6 +82,7 @@ class Supervisor:
         self.programs: dict[int, Program] = {}
         self.group_stop_hook: Callable[[Thread, int], None] = lambda t, sig: None
         self.dmesg: list[tuple[float, str, str]] = []
+        self.warnings: list[str] = []  # for the user, once (e.g. a shadowed syscall)
         for d in devices:
             self.load(d)
 
@@ -96,8 +98,18 @@ class Supervisor:
         device.log = printk
         for spec in device.nodes():
             self.vfs.add_node(spec.path, device, spec.minor, spec.mode)
+        if device.major_number:
+            self.syscalls.drivers_by_major[device.major_number] = device
+        for nr, handler in device.syscalls().items():
+            name = getattr(handler, "__name__", f"syscall_{nr}")
+            self.syscalls.extra[nr] = self.syscalls.device_syscall(name, handler)
+            if nr in NAMES:
+                self.warnings.append(
+                    f"{device.name}: syscall {nr} is {NAMES[nr]} on this kernel; "
+                    f"traced programs get {name} instead"
+                )
         self.devices[device.name] = device
-        self._printk(device.name, f"loaded (major {device.major})")
+        self._printk(device.name, f"loaded (major {device.major_number})")
 
     def _printk(self, name: str, line: str) -> None:
         self.dmesg.append((time.time(), name, line))
@@ -105,7 +117,7 @@ class Supervisor:
         log.debug("%s: %s", name, line)
 
     def extra_syscalls(self) -> list[int]:
-        return sorted({nr for d in self.devices.values() for nr in d.syscalls.values()})
+        return sorted(self.syscalls.extra)
 
     # -- programs ------------------------------------------------------------------
 
@@ -206,6 +218,8 @@ class Supervisor:
 
     def on_exit(self, thread: Thread, status: int) -> None:
         self.syscalls.on_exit(thread)
+        for device in self.devices.values():
+            device.task_exit(thread.tid, thread.tgid)
         program = self.programs.get(thread.tid)
         if program is not None and program.status is None:
             program.status = status

@@ -127,7 +127,7 @@ def pack_statx(node: Node, dev: int) -> bytes:
         node.ino, 0, 0, 0,
     )  # fmt: skip
     body = ts(node.atime) + ts(node.ctime) + ts(node.ctime) + ts(node.mtime)
-    devs = struct.pack("<IIII", node.device.major, node.minor, os.major(dev), os.minor(dev))
+    devs = struct.pack("<IIII", node.device.major_number, node.minor, os.major(dev), os.minor(dev))
     out = head + body + devs
     return out + b"\0" * (256 - len(out))
 
@@ -141,6 +141,17 @@ def host_statfs(path: str) -> bytes:
     if libc.statfs(os.fsencode(path), buf) != 0:
         return b"\0" * 120
     return buf.raw
+
+
+def _umask_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 # --------------------------------------------------------------------------
@@ -224,6 +235,7 @@ class Syscalls:
         self.tracer = tracer
         self.vfs = vfs
         self.before_device_op = before_device_op  # drains pending releases first
+        self.drivers_by_major: dict[int, Any] = {}  # for mknod(2) of a virtual node
         self.procs: dict[int, ProcessInfo] = {}
         self.parked: dict[Thread, Parking] = {}
         self.counts: Counter[str] = Counter()
@@ -291,7 +303,7 @@ class Syscalls:
             self.trace(calltrace.line(t.tgid if t.tid == t.tgid else t.tid, call, value))
 
     def _fdname(self, fd: int, f: OpenFile) -> str:
-        return f"{fd}<{f.node.paths[0] if f.node.paths else '(deleted)'}>"
+        return f"{fd}<{f.path}>"
 
     def _device_op(
         self,
@@ -343,6 +355,25 @@ class Syscalls:
         self.vfs.sync_readiness([(t.tid, fd, f)])
         return result
 
+    def device_syscall(
+        self, name: str, handler: Callable[[Context, tuple[int, ...]], int]
+    ) -> Callable[[Thread, tuple[int, ...]], Outcome]:
+        """A new syscall served by a device (no fd: it blocks by interrupt wake-up)."""
+
+        def serve(t: Thread, args: tuple[int, ...]) -> Outcome:
+            ctx = CallContext(t, None)
+            try:
+                result = handler(ctx, args)
+            except DeviceError as e:
+                result = -e.errno
+            except Block as b:
+                self._emit(t, f"{name}({args[0]}, {_s32(args[1])}, {args[2]:#x})", None)
+                return self.park(t, b.queue, name, None)
+            self._emit(t, f"{name}({_s32(args[0])}, {_s32(args[1])}, {args[2]:#x})", result)
+            return result
+
+        return serve
+
     # -- watching fds ------------------------------------------------------------
 
     def watch(self, t: Thread, fd: int) -> Job:
@@ -385,14 +416,22 @@ class Syscalls:
         return os.path.normpath(os.path.join(base, text)), 0
 
     def _path_node(
-        self, t: Thread, args: tuple[int, ...], dirfd_arg: int | None, path_arg: int
+        self,
+        t: Thread,
+        args: tuple[int, ...],
+        dirfd_arg: int | None,
+        path_arg: int,
+        always_resolve: bool = False,
     ) -> tuple[Node | None, str | None, int]:
-        """(node, abspath, 0); (None, path, 0) if not virtual; (None, None, -errno) if refused."""
+        """(node, abspath, 0); (None, path, 0) if not virtual; (None, None, -errno) if refused.
+
+        The path is only resolved when it may name a node, unless `always_resolve`
+        (mknod, which creates nodes)."""
         try:
             raw = read_string(t.tid, args[path_arg], PATH_MAX)
         except OSError:
             return None, None, 0  # let the kernel give EFAULT / ENAMETOOLONG
-        if not raw or not self.vfs.may_name_node(os.fsdecode(raw)):
+        if not raw or not (always_resolve or self.vfs.may_name_node(os.fsdecode(raw))):
             return None, None, 0
         dirfd = _s32(args[dirfd_arg]) if dirfd_arg is not None else None
         path, err = self._resolve(t, dirfd, raw)
@@ -418,7 +457,8 @@ class Syscalls:
                 f = self._empty_path_file(t, args, dirfd_arg, path_arg)
                 if f is not None:
                     return self._fd_stat(t, name, args, f.node)
-            node, path, err = self._path_node(t, args, dirfd_arg, path_arg)
+            creates = name in ("mknod", "mknodat") and self._is_our_chr(args, name)
+            node, path, err = self._path_node(t, args, dirfd_arg, path_arg, creates)
             if err:
                 return err
             if second is not None and node is None:
@@ -428,6 +468,8 @@ class Syscalls:
                 if other is not None:
                     return -errno.EEXIST if name.startswith("link") else -errno.EXDEV
             if node is None:
+                if creates and path is not None:
+                    return self._mknod(t, args, path, name)
                 return ALLOW
             assert path is not None
             result: Outcome = (
@@ -451,6 +493,30 @@ class Syscalls:
             return None
         assert dirfd_arg is not None
         return self.vfs.file_of(t.tid, _s32(args[dirfd_arg]))
+
+    def _is_our_chr(self, a: tuple[int, ...], name: str) -> bool:
+        """Does this mknod make a char device of a loaded driver's major?"""
+        mode, dev = (a[1], a[2]) if name == "mknod" else (a[2], a[3])
+        is_chr = (mode & 0o170000) == 0o020000
+        return is_chr and os.major(dev & 0xFFFFFFFF) in self.drivers_by_major
+
+    def _mknod(self, t: Thread, a: tuple[int, ...], path: str, name: str) -> Outcome:
+        """mknod(2) of a char device with a major a loaded driver registered: a
+        virtual node (the sandbox grants CAP_MKNOD for its own drivers)."""
+        mode, dev = (a[1], a[2]) if name == "mknod" else (a[2], a[3])
+        major, minor = os.major(dev & 0xFFFFFFFF), os.minor(dev & 0xFFFFFFFF)
+        driver = self.drivers_by_major[major]
+        if os.path.lexists(path):
+            result = -errno.EEXIST
+        elif not os.path.isdir(os.path.dirname(path) or "/"):
+            result = -errno.ENOENT
+        else:
+            umask = _umask_of(t.tgid)
+            self.vfs.add_node(path, driver, minor, (mode & 0o7777) & ~umask)
+            result = 0
+        self._emit(t, f"{name}({calltrace.quote(path.encode())}, S_IFCHR|{mode & 0o7777:#o}, "
+                      f"makedev({major}, {minor}))", result)  # fmt: skip
+        return result
 
     # open family -----------------------------------------------------------------
 
@@ -504,12 +570,14 @@ class Syscalls:
             dfile = DeviceFile()  # an O_PATH file never reaches the driver
         else:
             try:
-                dfile = node.device.open(ctx, node.minor)
+                dfile = node.device.open(ctx, node.minor, node.ino)
             except DeviceError as e:
                 return -e.errno
-        return self._open_job(t, node, dfile, f_flags, flags)
+        return self._open_job(t, node, dfile, f_flags, flags, path)
 
-    def _open_job(self, t: Thread, node: Node, dfile: DeviceFile, f_flags: int, flags: int) -> Job:
+    def _open_job(
+        self, t: Thread, node: Node, dfile: DeviceFile, f_flags: int, flags: int, path: str
+    ) -> Job:
         adopted = False
         try:
             sock_type = socket.SOCK_SEQPACKET | (socket.SOCK_CLOEXEC if flags & os.O_CLOEXEC else 0)
@@ -517,7 +585,8 @@ class Syscalls:
             if fd < 0:
                 return fd  # EMFILE, ENFILE: as open would
             try:
-                f = self.vfs.adopt(self.tracer.pidfd(t), fd, node, dfile, f_flags, t.tgid)
+                pidfd = self.tracer.pidfd(t)
+                f = self.vfs.adopt(pidfd, fd, node, dfile, f_flags, t.tgid, path)
             except OSError as e:
                 log.error("cannot back fd %d of %d: %s", fd, t.tgid, e)
                 yield Run(NR["close"], (fd,))

@@ -63,7 +63,7 @@ class Node:
 
     @property
     def rdev(self) -> int:
-        return os.makedev(self.device.major, self.minor)
+        return os.makedev(self.device.major_number, self.minor)
 
     @property
     def st_mode(self) -> int:
@@ -80,6 +80,7 @@ class OpenFile:
     end: socket.socket  # the supervisor's end of the backing pair
     inode: int  # the tracee end's socket inode
     opener: int  # tgid that opened it
+    path: str = ""  # the path it was opened by (for traces and status)
     pos: int = 0
     token: bool = False  # a readiness token is queued in the tracee's end
     released: bool = False
@@ -163,7 +164,14 @@ class Vfs:
     # -- open files --------------------------------------------------------------
 
     def adopt(
-        self, pidfd: int, fd: int, node: Node, dfile: DeviceFile, flags: int, opener: int
+        self,
+        pidfd: int,
+        fd: int,
+        node: Node,
+        dfile: DeviceFile,
+        flags: int,
+        opener: int,
+        path: str = "",
     ) -> OpenFile:
         """Connect the tracee's fresh socket `fd` to us and make it a description."""
         copy = pidfd_getfd(pidfd, fd)
@@ -177,7 +185,7 @@ class Vfs:
                 client.detach()
         finally:
             os.close(copy)  # never keep a copy: it would hide the last close
-        f = OpenFile(node, dfile, flags, end, inode, opener)
+        f = OpenFile(node, dfile, flags, end, inode, opener, path or node.paths[0])
         self.files[inode] = f
         self.on_adopt(f)
         node.atime = time.time()
@@ -308,7 +316,7 @@ class Vfs:
     def describe(self) -> list[dict[str, Any]]:
         return [
             {
-                "path": f.node.paths[0] if f.node.paths else "(deleted)",
+                "path": f.path,
                 "device": f.node.device.name,
                 "inode": f.inode,
                 "flags": f.flags,

@@ -49,7 +49,7 @@ class MemContext:
 class Client:
     def __init__(self, room: Chatroom, pid: int, name: str | None = None) -> None:
         self.ctx = MemContext(pid)
-        self.file = room.open(self.ctx, 0)
+        self.file = room.open(self.ctx, 0, 1)
         assert isinstance(self.file, ChatroomFile)
         if name:
             self.ctx.mem[: len(name) + 1] = name.encode() + b"\0"

@@ -9,8 +9,11 @@ from pathlib import Path
 
 from .base import Device, ParamError
 from .chatroom import Chatroom
+from .mailbox import Mailbox
+from .message_slot import MessageSlot
+from .mq import Mq
 
-BUILTIN: dict[str, type[Device]] = {cls.name: cls for cls in (Chatroom,)}
+BUILTIN: dict[str, type[Device]] = {cls.name: cls for cls in (Chatroom, MessageSlot, Mq, Mailbox)}
 
 
 class UnknownDevice(LookupError):

@@ -204,8 +204,8 @@ class Device:
     description: ClassVar[str] = ""
     major: ClassVar[int] = 0
     params: ClassVar[tuple[Param, ...]] = ()
-    #: syscall numbers this driver implements (new syscalls, like the mailbox)
-    syscalls: ClassVar[dict[str, int]] = {}
+    #: the node created at load (the `path` parameter); None: nodes come from mknod
+    default_path: ClassVar[str | None] = ""
 
     config: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = field(default=lambda line: None, repr=False)
@@ -215,8 +215,10 @@ class Device:
 
     @classmethod
     def all_params(cls) -> tuple[Param, ...]:
-        path_param = Param("path", f"/dev/{cls.name}", "where the device node appears", str)
-        return (path_param, *cls.params)
+        if cls.default_path is None:
+            return cls.params
+        where = cls.default_path or f"/dev/{cls.name}"
+        return (Param("path", where, "where the device node appears", str), *cls.params)
 
     @classmethod
     def load_params(cls, raw: dict[str, Any]) -> dict[str, Any]:
@@ -233,11 +235,30 @@ class Device:
     def __getitem__(self, name: str) -> Any:
         return self.config[name]
 
-    def nodes(self) -> Iterator[NodeSpec]:
-        yield NodeSpec(str(self.config["path"]), 0)
+    @property
+    def major_number(self) -> int:
+        """The major this instance registered (a parameter for some drivers)."""
+        return int(self.config.get("major", self.major))
 
-    def open(self, ctx: Context, minor: int) -> DeviceFile:
+    def nodes(self) -> Iterator[NodeSpec]:
+        """The nodes made at load (like device_create); mknod can add more."""
+        if "path" in self.config:
+            yield NodeSpec(str(self.config["path"]), 0)
+
+    def open(self, ctx: Context, minor: int, inode: int) -> DeviceFile:
+        """A new open file of the node with this minor and inode number."""
         raise NotImplementedError
+
+    def syscalls(self) -> dict[int, Callable[[Context, tuple[int, ...]], int]]:
+        """New syscalls this driver adds: number -> handler(ctx, args)."""
+        return {}
+
+    def task_exit(self, tid: int, tgid: int) -> None:
+        """A thread (tid) of process tgid ended; tid == tgid: the whole process is gone."""
+
+    def in_use(self) -> bool:
+        """Refuse unloading while true (rmmod's EBUSY)."""
+        return False
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able view of what the device holds (for `status`)."""

@@ -164,7 +164,7 @@ class Chatroom(Device):
         self.messages = 0
         self.dropped = 0
 
-    def open(self, ctx: Context, minor: int) -> DeviceFile:
+    def open(self, ctx: Context, minor: int, inode: int) -> DeviceFile:
         member = Member(next(self._ids), ctx.tgid, str(ctx.tgid))
         self.members.append(member)
         self.log(f"member {member.id} joined (pid {ctx.tgid})")

@@ -25,5 +25,5 @@ class RawDevice(Device):
         Param("read_returns", -1, "what every read returns", int, -4095, 1 << 30),
     )
 
-    def open(self, ctx: Context, minor: int) -> DeviceFile:
+    def open(self, ctx: Context, minor: int, inode: int) -> DeviceFile:
         return RawFile(self)

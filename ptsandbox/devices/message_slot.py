@@ -1,0 +1,223 @@
+"""message_slot: a driver whose device files each hold a slot of message channels.
+
+Device files are made with mknod (`mknod /dev/message_slot c 235 0` inside the
+sandbox, or `ptsandbox mknod`) or declared with the `nodes` parameter. One
+slot per device file, keyed by the file's inode, as the text's
+`file->f_inode->i_ino`: two nodes are two slots even with the same minor, and
+hard links (`ln`) share one. Minors are not used. The channel is per open
+file, chosen by ioctl. Reads never consume a message.
+
+Two profiles, every value of which is also a parameter of its own:
+
+seed (seeds/message_slot.txt): channels 0..3, 128-byte buffers.
+  ioctl  wrong command, or index outside [channel_min, channel_max]: EINVAL
+  write  no channel: EINVAL; bad buffer: EFAULT. Copies min(count, 128)
+         bytes, zero-fills the rest of the buffer, returns the bytes copied.
+  read   no channel: EINVAL; bad buffer: EFAULT. Copies min(count, 128) bytes
+         of the buffer (zeros where nothing was written) and returns that.
+tau (the 2019+ variant: "a non-zero channel id"): any id >= 1, at most
+  max_channels (2^20) distinct channels per slot, messages of 1..128 bytes.
+  ioctl  wrong command, or id 0: EINVAL. MSG_SLOT_CHANNEL is
+         _IOW(235, 0, unsigned long); the `unsigned int` encoding of the same
+         command is accepted too (accept_both_sizes), as headers differ.
+  write  checks in `checks` order: no channel EINVAL, 0 or >128 bytes
+         EMSGSIZE, bad buffer EFAULT; a write that would create channel
+         max_channels+1 of a slot: ENOMEM. Atomic; returns the length.
+  read   no channel EINVAL, channel never written EWOULDBLOCK, buffer smaller
+         than the message ENOSPC, bad buffer EFAULT; returns the length.
+
+Memory: a channel costs its message (<= 128 bytes) plus ~150 bytes of Python
+bookkeeping, so a slot full of 2^20 channels of 128 bytes holds ~290 MB.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .base import Context, Device, DeviceError, DeviceFile, NodeSpec, Param
+
+_IOC_WRITE = 1
+
+
+def iow(type_: int, nr: int, size: int) -> int:
+    """The kernel's _IOW(type, nr, size)."""
+    return (_IOC_WRITE << 30) | (size << 16) | (type_ << 8) | nr
+
+
+def _with_size(cmd: int, size: int) -> int:
+    return (cmd & ~(0x3FFF << 16)) | (size << 16)
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "seed": {
+        "channel_min": 0, "channel_max": 3, "msg_max": 128, "min_write": 0,
+        "zero_fill": True, "truncate": True,
+        "checks": "channel,fault",
+    },
+    "tau": {
+        "channel_min": 1, "channel_max": (1 << 32) - 1, "msg_max": 128, "min_write": 1,
+        "zero_fill": False, "truncate": False,
+        "checks": "channel,size,empty,space,fault",
+    },
+}  # fmt: skip
+
+READ_CHECKS = ("channel", "empty", "space", "fault")
+WRITE_CHECKS = ("channel", "size", "fault")
+
+
+@dataclass
+class Slot:
+    inode: int
+    channels: dict[int, bytes] = field(default_factory=dict)
+    writes: int = 0
+    reads: int = 0
+
+
+class SlotFile(DeviceFile):
+    stream: ClassVar[bool] = False  # like the seed's module: no nonseekable_open
+
+    def __init__(self, driver: MessageSlot, slot: Slot) -> None:
+        self.driver = driver
+        self.slot = slot
+        self.channel: int | None = None
+
+    def ioctl(self, ctx: Context, cmd: int, arg: int) -> int:
+        if cmd not in self.driver.commands:
+            raise DeviceError(errno.EINVAL)
+        if not self.driver["channel_min"] <= arg <= self.driver["channel_max"]:
+            raise DeviceError(errno.EINVAL)
+        self.channel = arg
+        return 0
+
+    def write(self, ctx: Context, buf: int, count: int) -> int:
+        d = self.driver
+        msg_max: int = d["msg_max"]
+        for check in d.check_order(WRITE_CHECKS):
+            if check == "channel" and self.channel is None:
+                raise DeviceError(errno.EINVAL)
+            too_short_or_long = count < d["min_write"] or count > msg_max
+            if check == "size" and not d["truncate"] and too_short_or_long:
+                raise DeviceError(errno.EMSGSIZE)
+        assert self.channel is not None
+        size = min(count, msg_max)
+        data = ctx.copy_from_user(buf, size)  # EFAULT: the old message stays
+        is_new = self.channel not in self.slot.channels
+        if is_new and len(self.slot.channels) >= d["max_channels"]:
+            raise DeviceError(errno.ENOMEM)
+        if d["zero_fill"]:
+            data = data.ljust(msg_max, b"\0")
+        self.slot.channels[self.channel] = data
+        self.slot.writes += 1
+        return size
+
+    def read(self, ctx: Context, buf: int, count: int) -> int:
+        d = self.driver
+        message = None
+        for check in d.check_order(READ_CHECKS):
+            if check == "channel" and self.channel is None:
+                raise DeviceError(errno.EINVAL)
+            if check == "empty":
+                message = self._message()
+                if message is None:
+                    raise DeviceError(errno.EWOULDBLOCK)
+            if check == "space" and not d["truncate"]:
+                message = self._message()
+                if message is not None and count < len(message):
+                    raise DeviceError(errno.ENOSPC)
+        message = self._message()
+        if message is None:  # the seed's buffers exist from the start, zeroed
+            message = b"\0" * d["msg_max"] if d["zero_fill"] else b""
+        data = message[:count] if d["truncate"] else message
+        ctx.copy_to_user(buf, data)
+        self.slot.reads += 1
+        return len(data)
+
+    def _message(self) -> bytes | None:
+        assert self.channel is not None
+        return self.slot.channels.get(self.channel)
+
+    def describe(self) -> dict[str, Any]:
+        return {"slot": self.slot.inode, "channel": self.channel}
+
+
+class MessageSlot(Device):
+    name: ClassVar[str] = "message_slot"
+    description: ClassVar[str] = "message slots: per-file channels of preserved messages"
+    major: ClassVar[int] = 235
+    default_path: ClassVar[str | None] = None
+    params: ClassVar[tuple[Param, ...]] = (
+        Param("profile", "seed", "the assignment's rules", str, choices=tuple(PROFILES)),
+        Param("major", 235, "major number registered (mknod c MAJOR MINOR)", int, 1, 511),
+        Param("nodes", "", "nodes made at load: PATH[@MINOR] separated by ';'", str),
+        Param("ioctl_cmd", iow(235, 0, 8), "the set-channel ioctl command", int, 0, (1 << 32) - 1),
+        Param("accept_both_sizes", True, "also accept the command with a 4-byte size field", bool),
+        Param("channel_min", -1, "lowest channel (default: the profile's)", int),
+        Param("channel_max", -1, "highest channel (default: the profile's)", int),
+        Param("msg_max", -1, "message buffer size (default: 128)", int, -1, 1 << 20),
+        Param("max_channels", 1 << 20, "distinct channels one slot may hold", int, 1, 1 << 30),
+        Param("checks", "", "order of error checks, e.g. channel,size,empty,space,fault", str),
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        profile = PROFILES[self.config["profile"]]
+        for key, value in profile.items():
+            if self.config.get(key) in (-1, "", None):
+                self.config[key] = value
+        for key in ("zero_fill", "truncate", "min_write"):
+            self.config[key] = profile[key]
+        order = [c.strip() for c in str(self.config["checks"]).split(",") if c.strip()]
+        unknown = set(order) - set(READ_CHECKS) - set(WRITE_CHECKS)
+        if unknown:
+            from .base import ParamError
+
+            raise ParamError(f"checks: unknown check(s) {', '.join(sorted(unknown))}")
+        self._order = order
+        cmd = self.config["ioctl_cmd"]
+        self.commands = {cmd}
+        if self.config["accept_both_sizes"]:
+            self.commands |= {_with_size(cmd, 4), _with_size(cmd, 8)}
+        self.slots: dict[int, Slot] = {}
+
+    def check_order(self, allowed: tuple[str, ...]) -> list[str]:
+        return [c for c in self._order if c in allowed]
+
+    def nodes(self) -> Iterator[NodeSpec]:
+        for item in filter(None, (s.strip() for s in str(self.config["nodes"]).split(";"))):
+            path, _, minor = item.partition("@")
+            yield NodeSpec(path, int(minor or 0))
+
+    def open(self, ctx: Context, minor: int, inode: int) -> DeviceFile:
+        slot = self.slots.get(inode)
+        if slot is None:
+            slot = self.slots[inode] = Slot(inode)
+            self.log(f"slot allocated for inode {inode}")
+        return SlotFile(self, slot)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "profile": self.config["profile"],
+            "slots": [
+                {
+                    "inode": s.inode,
+                    "writes": s.writes,
+                    "reads": s.reads,
+                    "channels": {
+                        str(ch): {
+                            "length": len(msg),
+                            "preview": msg[:32].rstrip(b"\0").decode(errors="replace"),
+                        }
+                        for ch, msg in sorted(s.channels.items())[:64]
+                    },
+                    "channel_count": len(s.channels),
+                }
+                for s in self.slots.values()
+            ],
+        }
+
+
+def _preview(message: bytes) -> str:
+    return message[:32].rstrip(b"\0").decode(errors="replace")
