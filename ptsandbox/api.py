@@ -88,6 +88,8 @@ class Proc:
     def send(self, data: str | bytes) -> None:
         if isinstance(data, str):
             data = data.encode()
+        if self._in_w < 0:
+            raise ValueError(f"{self.argv[0]}: stdin is already closed")
         os.write(self._in_w, data)
 
     def sendline(self, line: str = "") -> None:

@@ -46,7 +46,7 @@ def compile_c(
     target_dir = out_dir or cache_dir()
     target_dir.mkdir(parents=True, exist_ok=True)
     exe = target_dir / f"{name or paths[0].stem}-{digest.hexdigest()[:12]}"
-    if exe.exists():
+    if exe.exists() and exe.stat().st_size > 0 and os.access(exe, os.X_OK):
         return exe
     tmp = exe.with_suffix(f".tmp{os.getpid()}")
     proc = subprocess.run(

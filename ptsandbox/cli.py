@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Annotated, Any
@@ -26,41 +27,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def parse_device_spec(spec: str) -> tuple[str, dict[str, str]]:
-    """`NAME[,KEY=VALUE...]` -> (NAME, {KEY: VALUE})."""
-    name, *pairs = spec.split(",")
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--device {spec}: expected KEY=VALUE, got {pair!r}")
-        params[key.strip()] = value
-    if not name:
-        raise ValueError(f"--device {spec}: missing the device name")
-    return name, params
-
-
-def build_devices(specs: list[str]) -> list[Any]:
-    """The built-in devices at their defaults, with `--device` specs applied on top."""
-    from .devices import BUILTIN, ParamError, UnknownDevice, resolve
-
-    chosen: dict[str, tuple[type[Any], dict[str, str]]] = {
-        name: (cls, {}) for name, cls in BUILTIN.items()
-    }
-    for spec in specs:
-        name, params = parse_device_spec(spec)
-        try:
-            cls = resolve(name)
-        except UnknownDevice as e:
-            raise ValueError(str(e)) from None
-        chosen[cls.name] = (cls, params)
-    devices = []
-    for cls, params in chosen.values():
-        try:
-            devices.append(cls(config=params))
-        except ParamError as e:
-            raise ValueError(f"{cls.name}: {e}") from None
-    return devices
+NamespaceOpt = Annotated[
+    str,
+    typer.Option("--namespace", "-n", help="the namespace (one shared supervisor) to use"),
+]
 
 
 @app.command(
@@ -79,28 +49,66 @@ def run(
             "package.module:Class or file.py:Class. E.g. chatroom,path=/dev/chat_room,queue_len=16",
         ),
     ] = None,
+    namespace: NamespaceOpt = "default",
+    private: Annotated[
+        bool,
+        typer.Option(
+            "--private", help="a throwaway supervisor of its own instead of a shared namespace"
+        ),
+    ] = False,
     trace: Annotated[
         bool,
-        typer.Option("--trace", help="print each syscall that touched the sandbox, strace style"),
+        typer.Option(
+            "--trace",
+            help="print each syscall that touched the sandbox, strace style; "
+            "--trace=FILE writes them to FILE",
+        ),
     ] = False,
+    trace_file: Annotated[str | None, typer.Option("--trace-file", hidden=True)] = None,
+    trace_format: Annotated[
+        str, typer.Option("--trace-format", help="text (strace style) or jsonl")
+    ] = "text",
     stats: Annotated[
         bool, typer.Option("--stats", help="at exit, print how many stops the supervisor handled")
     ] = False,
 ) -> None:
     """Run PROGRAM with the emulated devices at their paths.
 
+    By default the program joins the shared namespace "default" (started in
+    the background if needed), so `ptsandbox run ./joinchat P1` in three
+    terminals is one chat room. It keeps your terminal: Ctrl-C, Ctrl-Z and
+    `fg` work as without ptsandbox.
+
     Exits with the program's status, or 128+N if signal N killed it. Use `--`
     before the program if its arguments look like options.
     """
-    from .runner import run_program
+    from .devices import build_devices
+    from .runner import run_in_namespace, run_program
 
     argv = [program, *(args or [])]
+    if trace_format not in ("text", "jsonl"):
+        raise fail(f"--trace-format must be text or jsonl, not {trace_format!r}")
     try:
         devices = build_devices(device or [])
     except ValueError as e:
         raise fail(str(e)) from None
-    code = run_program(argv, devices, trace=trace, stats=stats)
+    try:
+        out = open_trace(trace_file if trace_file is not None else "-" if trace else None)
+    except OSError as e:
+        raise fail(f"--trace: {e.filename}: {e.strerror}") from None
+    if private:
+        code = run_program(argv, devices, trace=out, trace_format=trace_format, stats=stats)
+    else:
+        code = run_in_namespace(argv, namespace, device or [], out, trace_format, stats)
     raise typer.Exit(code)
+
+
+def open_trace(trace: str | None) -> Any:
+    if trace is None:
+        return None
+    if trace == "-":
+        return sys.stderr
+    return open(trace, "w", buffering=1)
 
 
 @app.command()
@@ -131,27 +139,200 @@ def devices() -> None:
     Console().print(table)
 
 
+DEMO_NAMES = ("chatroom", "message-slot", "mq", "mailbox")
+
+
 @app.command()
 def demo(
-    assignment: Annotated[str, typer.Argument(help="which demo: chatroom")] = "chatroom",
+    assignment: Annotated[
+        str, typer.Argument(help="which demo: chatroom, message-slot, mq or mailbox")
+    ] = "chatroom",
 ) -> None:
     """Replay an assignment's flow with real compiled clients and show what each saw."""
     from .api import ExpectTimeout
     from .cc import CompileError
 
-    if assignment != "chatroom":
-        raise fail(f"no demo named {assignment!r} (available: chatroom)")
-    from .demo import print_timeline, run_chatroom_demo
-
-    typer.echo("compiling cprogs/joinchat.c with gcc and starting three clients ...", err=True)
+    if assignment not in DEMO_NAMES:
+        raise fail(f"no demo named {assignment!r} (available: {', '.join(DEMO_NAMES)})")
+    typer.echo(f"compiling the {assignment} clients with gcc and running them ...", err=True)
     try:
-        rows = run_chatroom_demo()
+        if assignment == "chatroom":
+            from .demo import print_timeline, run_chatroom_demo
+
+            print_timeline(run_chatroom_demo())
+        else:
+            from .demos import DEMOS
+
+            DEMOS[assignment]()
     except (CompileError, ExpectTimeout) as e:
         raise fail(str(e), 1) from None
-    print_timeline(rows)
+
+
+def _connect(namespace: str, start: bool = False) -> Any:
+    from .namespace import NamespaceError, connect
+
+    try:
+        return connect(namespace, start=start)
+    except NamespaceError as e:
+        raise fail(str(e), 1) from None
+
+
+def _request(namespace: str, op: str, start: bool = False, **fields: Any) -> dict[str, Any]:
+    from .namespace import NamespaceError
+
+    conn = _connect(namespace, start)
+    try:
+        reply: dict[str, Any] = conn.request(op, **fields)
+        return reply
+    except NamespaceError as e:
+        raise fail(f"{op}: {e}", 1) from None
+    finally:
+        conn.close()
+
+
+@app.command(hidden=True)
+def daemon(
+    namespace: NamespaceOpt = "default",
+    device: Annotated[list[str] | None, typer.Option("--device", "-d")] = None,
+) -> None:
+    """Serve a namespace (started by `run` when needed)."""
+    from .daemon import run_daemon
+
+    raise typer.Exit(run_daemon(namespace, device or []))
+
+
+@app.command()
+def status(
+    namespace: NamespaceOpt = "default",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="machine-readable (docs/status.md)")
+    ] = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="refresh live until Ctrl-C")] = False,
+) -> None:
+    """Show every device, its open files and holders, queues, slots and blocked callers."""
+    from .status import render_status, watch_status
+
+    if as_json:
+        typer.echo(json.dumps(_request(namespace, "status")["status"], indent=2))
+        return
+    if watch:
+        watch_status(lambda: _request(namespace, "status")["status"])
+        return
+    render_status(_request(namespace, "status")["status"])
+
+
+@app.command()
+def stop(namespace: NamespaceOpt = "default") -> None:
+    """End a namespace: its programs get SIGTERM (SIGKILL after 2 s), its devices go."""
+    reply = _request(namespace, "stop")
+    typer.echo(f"namespace {namespace} stopped ({reply['ended']} program(s) ended)")
+
+
+@app.command()
+def insmod(
+    device: Annotated[
+        str, typer.Argument(help="built-in name, package.module:Class or file.py:Class")
+    ],
+    params: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE parameters")] = None,
+    namespace: NamespaceOpt = "default",
+) -> None:
+    """Load a device into a namespace (starting it if needed), with module parameters."""
+    spec = ",".join([device, *(params or [])])
+    reply = _request(namespace, "insmod", start=True, spec=spec)
+    typer.echo(f"{reply['name']}: loaded (major {reply['major']})")
+
+
+@app.command()
+def rmmod(
+    device: Annotated[str, typer.Argument(help="the device's name")],
+    namespace: NamespaceOpt = "default",
+) -> None:
+    """Unload a device; refused (EBUSY) while any of its files is open."""
+    _request(namespace, "rmmod", name=device)
+
+
+@app.command()
+def lsmod(namespace: NamespaceOpt = "default") -> None:
+    """List the devices loaded in a namespace."""
+    modules = _request(namespace, "lsmod")["modules"]
+    typer.echo(f"{'Module':<16}{'Major':>6}  Used by")
+    for m in modules:
+        typer.echo(f"{m['name']:<16}{m['major']:>6}  {m['used_by']}")
+
+
+@app.command()
+def mknod(
+    path: Annotated[str, typer.Argument(help="the node to make")],
+    kind: Annotated[str, typer.Argument(help="c (character device)")],
+    major: Annotated[int, typer.Argument(help="a loaded driver's major")],
+    minor: Annotated[int, typer.Argument(help="the minor number")],
+    namespace: NamespaceOpt = "default",
+) -> None:
+    """Make a device node in a namespace (starting it if needed), like mknod(1)."""
+    if kind != "c":
+        raise fail("only character devices (c) are emulated")
+    reply = _request(namespace, "mknod", start=True, path=path, major=major, minor=minor)
+    typer.echo(f"{reply['path']}: {reply['device']} {major}:{minor}")
+
+
+@app.command()
+def dmesg(
+    namespace: NamespaceOpt = "default",
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="wait for new lines")] = False,
+) -> None:
+    """The devices' log lines (their printk), with timestamps."""
+    import datetime
+
+    from .namespace import NamespaceError
+
+    def show(when: float, device: str, line: str) -> None:
+        stamp = datetime.datetime.fromtimestamp(when).strftime("%H:%M:%S.%f")[:-3]
+        typer.echo(f"[{stamp}] {device}: {line}")
+
+    conn = _connect(namespace)
+    try:
+        for entry in conn.request("dmesg", follow=follow)["lines"]:
+            show(*entry)
+        if follow:
+            for message in conn.messages():
+                if "dmesg" in message:
+                    show(*message["dmesg"])
+    except NamespaceError as e:
+        raise fail(f"dmesg: {e}", 1) from None
+    except KeyboardInterrupt:
+        pass
+    finally:
+        conn.close()
+
+
+_RUN_OPTIONS_WITH_VALUE = {"--device", "-d", "--namespace", "-n", "--trace-format"}
+
+
+def split_trace_option(argv: list[str]) -> list[str]:
+    """`run --trace=FILE` -> `run --trace-file FILE`, among run's own options only
+    (a program's `--trace=x` after it is left alone)."""
+    if "run" not in argv:
+        return argv
+    out = argv[: argv.index("run") + 1]
+    rest = argv[len(out) :]
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "--" or not arg.startswith("-"):
+            break
+        if arg.startswith("--trace="):
+            out += ["--trace-file", arg.split("=", 1)[1]]
+        else:
+            out.append(arg)
+            if arg in _RUN_OPTIONS_WITH_VALUE and i + 1 < len(rest):
+                i += 1
+                out.append(rest[i])
+        i += 1
+    return out + rest[i:]
 
 
 def main() -> None:
+    sys.argv[1:] = split_trace_option(sys.argv[1:])
     try:
         app()
     except KeyboardInterrupt:

@@ -9,21 +9,37 @@ serves the program and every process it starts until all have ended (like
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import os
 import signal
+import struct
 import sys
-from typing import Any
+import threading
+from collections.abc import Iterator
+from typing import Any, TextIO
 
-from .supervisor import ProgramNotFound, Supervisor, exit_code_of
+from .supervisor import ProgramNotFound, Supervisor, exit_code_of, find_program
 from .tracer import Thread
 
 
-def run_program(argv: list[str], devices: list[Any], trace: bool, stats: bool) -> int:
+def run_program(
+    argv: list[str], devices: list[Any], trace: TextIO | None, trace_format: str, stats: bool
+) -> int:
+    """`run --private`: a supervisor of our own, in this process."""
     sup = Supervisor(devices)
     for warning in sup.warnings:
         print(f"ptsandbox: warning: {warning}", file=sys.stderr)
-    if trace:
-        sup.syscalls.trace = lambda text: print(text, file=sys.stderr, flush=True)
+    if trace is not None:
+        out = trace
+
+        def emit(thread: Thread, text: str) -> None:
+            record = json.dumps(_trace_record(text)) if trace_format == "jsonl" else text
+            out.write(record + "\n")
+            out.flush()
+
+        sup.syscalls.trace = emit
     old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
     try:
         try:
@@ -59,3 +75,143 @@ def _print_stats(data: dict[str, Any]) -> None:
         print(f"  {name:<20} {count}", file=sys.stderr)
     if data["foreign_calls_refused"]:
         print(f"  (i386/x32 calls refused: {data['foreign_calls_refused']})", file=sys.stderr)
+
+
+def run_in_namespace(
+    argv: list[str],
+    namespace: str,
+    device_specs: list[str],
+    trace_to: TextIO | None,
+    trace_format: str,
+    stats: bool,
+) -> int:
+    """Run the program in the user's terminal, traced by the namespace's supervisor.
+
+    The program is our child, so the terminal, its process group, job control
+    and the exit status are exactly a shell's; the supervisor attaches to it
+    with PTRACE_SEIZE before it installs the filter and execs.
+    """
+    from . import seccomp
+    from .namespace import NamespaceError, connect
+    from .tracer import SpawnSpec, child_after_fork
+
+    try:
+        executable = find_program(argv[0])
+    except ProgramNotFound as e:
+        print(f"ptsandbox: {e}", file=sys.stderr)
+        return e.exit_code
+    try:
+        conn = connect(namespace)
+        if device_specs:
+            conn.request("ensure", specs=device_specs)
+    except NamespaceError as e:
+        print(f"ptsandbox: {e}", file=sys.stderr)
+        return 2
+    go_r, go_w = os.pipe()
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    spec = SpawnSpec(argv=argv, executable=executable, ptracer=conn.server_pid)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        os.close(go_w)
+        os.close(err_r)
+        child_after_fork(spec, go_r, err_w)
+    os.close(go_r)
+    os.close(err_w)
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
+    try:
+        if os.read(err_r, 1) != b"R":
+            os.waitpid(pid, 0)
+            print(f"ptsandbox: {argv[0]}: could not prepare the program", file=sys.stderr)
+            return 126
+        try:
+            reply = conn.request("attach", pid=pid, argv=argv, trace=trace_to is not None)
+        except NamespaceError as e:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            print(f"ptsandbox: {e}", file=sys.stderr)
+            return 2
+        for warning in reply.get("warnings", []):
+            print(f"ptsandbox: warning: {warning}", file=sys.stderr)
+        program = seccomp.base_filter(reply["extra_syscalls"])
+        os.write(go_w, struct.pack("<I", len(program)) + program)
+        os.close(go_w)
+        err = os.read(err_r, 4)
+        printer = None
+        if trace_to is not None:
+            printer = threading.Thread(
+                target=_print_traces, args=(conn, trace_to, trace_format), daemon=True
+            )
+            printer.start()
+        status = _wait_for(pid)
+        if printer is not None:
+            printer.join(timeout=10)  # until the supervisor says the program ended
+        if err:
+            code = struct.unpack("i", err)[0]
+            print(f"ptsandbox: {argv[0]}: {os.strerror(code)}", file=sys.stderr)
+            return 127 if code == errno.ENOENT else 126
+        if stats:
+            try:
+                with _second_connection(namespace) as c2:
+                    _print_stats(c2.request("stats", session=pid) | {"foreign_calls_refused": 0})
+            except NamespaceError as e:
+                print(f"ptsandbox: stats: {e}", file=sys.stderr)
+        return exit_code_of(status)
+    finally:
+        os.close(err_r)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def _wait_for(pid: int) -> int:
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
+
+
+def _print_traces(conn: Any, out: TextIO, trace_format: str) -> None:
+    try:
+        for message in conn.messages():
+            if "exited" in message:
+                return
+            line = message.get("trace")
+            if line is None:
+                continue
+            if trace_format == "jsonl":
+                out.write(json.dumps(_trace_record(line)) + "\n")
+            else:
+                out.write(line + "\n")
+            out.flush()
+    except (OSError, ValueError):
+        return
+
+
+def _trace_record(line: str) -> dict[str, Any]:
+    """`[pid 12] write(3</dev/chatroom>, "hi", 2) = 2` as a JSON-able record."""
+    import re
+
+    m = re.match(r"\[pid (\d+)\] (\w+)\((.*)\) = (\?|-?\d+)(?: (\w+) \((.*)\))?", line)
+    if not m:
+        return {"line": line}
+    result = None if m.group(4) == "?" else int(m.group(4))
+    return {
+        "pid": int(m.group(1)),
+        "syscall": m.group(2),
+        "args": m.group(3),
+        "result": result,
+        "errno": m.group(5),
+        "blocked": result is None,
+        "line": line,
+    }
+
+
+@contextlib.contextmanager
+def _second_connection(namespace: str) -> Iterator[Any]:
+    from .namespace import connect
+
+    conn = connect(namespace, start=False)
+    try:
+        yield conn
+    finally:
+        conn.close()

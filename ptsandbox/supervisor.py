@@ -83,6 +83,9 @@ class Supervisor:
         self.group_stop_hook: Callable[[Thread, int], None] = lambda t, sig: None
         self.dmesg: list[tuple[float, str, str]] = []
         self.warnings: list[str] = []  # for the user, once (e.g. a shadowed syscall)
+        self.task_hooks: list[Callable[[Thread, Thread | None], None]] = []
+        self.exit_hooks: list[Callable[[Thread, int], None]] = []
+        self.printk_hooks: list[Callable[[float, str, str], None]] = []
         for d in devices:
             self.load(d)
 
@@ -112,9 +115,22 @@ class Supervisor:
         self._printk(device.name, f"loaded (major {device.major_number})")
 
     def _printk(self, name: str, line: str) -> None:
-        self.dmesg.append((time.time(), name, line))
+        when = time.time()
+        self.dmesg.append((when, name, line))
         del self.dmesg[:-10000]
         log.debug("%s: %s", name, line)
+        for hook in self.printk_hooks:
+            hook(when, name, line)
+
+    def unload(self, device: Device) -> None:
+        """rmmod: the caller has checked that no file of it is open."""
+        self.vfs.remove_device(device)
+        if self.syscalls.drivers_by_major.get(device.major_number) is device:
+            del self.syscalls.drivers_by_major[device.major_number]
+        for nr in device.syscalls():
+            self.syscalls.extra.pop(nr, None)
+        del self.devices[device.name]
+        self._printk(device.name, "unloaded")
 
     def extra_syscalls(self) -> list[int]:
         return sorted(self.syscalls.extra)
@@ -130,8 +146,12 @@ class Supervisor:
             **kwargs,
         )
         pid = self.tracer.spawn(spec)
-        self.programs[pid] = Program(pid, argv)
+        self.register_program(pid, argv)
         return pid
+
+    def register_program(self, pid: int, argv: list[str]) -> None:
+        """A program whose exit status we keep (spawned here, or attached)."""
+        self.programs[pid] = Program(pid, argv)
 
     def running(self) -> bool:
         return bool(self.tracer.threads)
@@ -212,6 +232,8 @@ class Supervisor:
 
     def on_new_task(self, thread: Thread, parent: Thread | None) -> None:
         self.syscalls.on_new_task(thread, parent)
+        for hook in self.task_hooks:
+            hook(thread, parent)
 
     def on_exec(self, thread: Thread) -> None:
         pass
@@ -223,6 +245,8 @@ class Supervisor:
         program = self.programs.get(thread.tid)
         if program is not None and program.status is None:
             program.status = status
+        for hook in self.exit_hooks:
+            hook(thread, status)
 
     def on_group_stop(self, thread: Thread, sig: int) -> None:
         self.group_stop_hook(thread, sig)

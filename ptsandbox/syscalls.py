@@ -240,7 +240,8 @@ class Syscalls:
         self.parked: dict[Thread, Parking] = {}
         self.counts: Counter[str] = Counter()
         self.extra: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
-        self.trace: Callable[[str], None] | None = None  # strace-style lines (--trace)
+        self.trace: Callable[[Thread, str], None] | None = None  # strace-style lines
+        self.on_call: Callable[[Thread, str], None] | None = None  # per-stop accounting
         self._table: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
         for name in seccomp.FD_SYSCALLS:
             handler = getattr(self, f"sys_{name}", None)
@@ -254,8 +255,11 @@ class Syscalls:
     # -- dispatch ----------------------------------------------------------------
 
     def handle(self, t: Thread, nr: int, args: tuple[int, ...]) -> Outcome:
-        self.counts[name_of(nr)] += 1
-        handler = self._table.get(nr) or self.extra.get(nr)
+        name = name_of(nr)
+        self.counts[name] += 1
+        if self.on_call is not None:
+            self.on_call(t, name)
+        handler = self.extra.get(nr) or self._table.get(nr)  # a driver's syscall shadows
         if handler is None:
             return ALLOW
         return handler(t, args)
@@ -300,7 +304,7 @@ class Syscalls:
 
     def _emit(self, t: Thread, call: str, value: int | None) -> None:
         if self.trace is not None:
-            self.trace(calltrace.line(t.tgid if t.tid == t.tgid else t.tid, call, value))
+            self.trace(t, calltrace.line(t.tgid if t.tid == t.tgid else t.tid, call, value))
 
     def _fdname(self, fd: int, f: OpenFile) -> str:
         return f"{fd}<{f.path}>"
@@ -513,6 +517,7 @@ class Syscalls:
         else:
             umask = _umask_of(t.tgid)
             self.vfs.add_node(path, driver, minor, (mode & 0o7777) & ~umask)
+            self.vfs.nodes_changed = True
             result = 0
         self._emit(t, f"{name}({calltrace.quote(path.encode())}, S_IFCHR|{mode & 0o7777:#o}, "
                       f"makedev({major}, {minor}))", result)  # fmt: skip

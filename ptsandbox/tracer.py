@@ -292,14 +292,42 @@ class SpawnSpec:
     stdout: int | None = None
     stderr: int | None = None
     new_session: bool = False
-    pass_fds: tuple[int, ...] = ()
     preexec: Callable[[], None] | None = None
+    #: the tracer is another process (a namespace's supervisor): allow it to attach
+    #: where Yama restricts ptrace, and read the filter from the go pipe
+    ptracer: int | None = None
 
 
-def _child_after_fork(spec: SpawnSpec, go_r: int, err_w: int) -> None:
-    """Runs in the forked child: wait to be seized, install the filter, exec."""
+_PR_SET_PTRACER = 0x59616D61
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            raise OSError(errno.ECANCELED, "the tracer gave up")
+        data += chunk
+    return data
+
+
+def child_after_fork(spec: SpawnSpec, go_r: int, err_w: int) -> None:
+    """Runs in the forked child: wait to be seized, install the filter, exec.
+
+    With `spec.ptracer`, it first writes b"R" on the error pipe (ready to be seized),
+    and the go pipe carries the filter (4-byte length first)."""
     try:
-        os.read(go_r, 1)
+        if spec.ptracer is not None:
+            # Yama (ptrace_scope 1) lets only ancestors trace unless told otherwise;
+            # EINVAL means no Yama, which is fine
+            failed = _libc.prctl(_PR_SET_PTRACER, spec.ptracer, 0, 0, 0) != 0
+            if failed and ctypes.get_errno() != errno.EINVAL:
+                raise OSError(ctypes.get_errno(), "prctl(PR_SET_PTRACER)")
+            os.write(err_w, b"R")  # ready to be seized
+            size = struct.unpack("<I", _read_exact(go_r, 4))[0]
+            spec.filter_program = _read_exact(go_r, size)
+        else:
+            os.read(go_r, 1)
         for target, src in ((0, spec.stdin), (1, spec.stdout), (2, spec.stderr)):
             if src is not None and src != target:
                 os.dup2(src, target)
@@ -370,7 +398,7 @@ class Tracer:
         if pid == 0:  # pragma: no cover - child
             os.close(go_w)
             os.close(err_r)
-            _child_after_fork(spec, go_r, err_w)
+            child_after_fork(spec, go_r, err_w)
         os.close(go_r)
         os.close(err_w)
         try:
@@ -399,6 +427,14 @@ class Tracer:
             # the child exits 127; reap it through the normal loop
             raise OSError(struct.unpack("i", err)[0], f"cannot execute {spec.executable}")
         return pid
+
+    def attach(self, pid: int) -> Thread:
+        """Seize a process another process started (it must not have exec'd yet)."""
+        ptrace(PTRACE_SEIZE, pid, 0, self.OPTIONS)
+        t = Thread(pid, pid, started=True)
+        self.threads[pid] = t
+        self.handler.on_new_task(t, None)
+        return t
 
     # -- event loop ------------------------------------------------------------
 

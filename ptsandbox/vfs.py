@@ -110,6 +110,7 @@ class Vfs:
         self.dev = _dev_of_host_dir()
         self._basenames: set[str] = set()
         self.dirty: set[OpenFile] = set()
+        self.nodes_changed = False  # nodes made, linked or removed by programs (state)
         self.on_release: Callable[[OpenFile], None] = lambda f: None
         self.on_adopt: Callable[[OpenFile], None] = lambda f: None
         self.tracked_pids: Callable[[], Iterable[int]] = lambda: ()
@@ -135,19 +136,23 @@ class Vfs:
         return node
 
     def link(self, node: Node, path: str) -> None:
+        self.nodes_changed = True
         self.nodes[path] = node
         node.paths.append(path)
         node.ctime = time.time()
         self._basenames.add(os.path.basename(path))
 
     def unlink(self, path: str) -> None:
+        self.nodes_changed = True
         node = self.nodes.pop(path)
         node.paths.remove(path)
         self._basenames = {os.path.basename(p) for p in self.nodes}
 
     def remove_device(self, device: Device) -> None:
         for path in [p for p, n in self.nodes.items() if n.device is device]:
-            self.unlink(path)
+            node = self.nodes.pop(path)
+            node.paths.remove(path)
+        self._basenames = {os.path.basename(p) for p in self.nodes}
 
     def may_name_node(self, path: str) -> bool:
         """Cheap pre-check: can this path (relative or not) name a node or lie below one?"""

@@ -27,13 +27,16 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cprog(build_dir: Path) -> Callable[..., str]:
     """cprog("joinchat") -> path of cprogs/joinchat.c (or tests/c/NAME.c) built with gcc."""
 
-    def build(name: str, static: bool = False) -> str:
+    def build(name: str, static: bool = False, defines: tuple[str, ...] = ()) -> str:
         src = CPROGS / f"{name}.c"
         if not src.exists():
             src = TESTC / f"{name}.c"
-        flags = ["-Wall", "-O2", "-pthread"] + (["-static"] if static else [])
-        suffix = "-static" if static else ""
-        return str(compile_c([src], name=name + suffix, flags=flags, out_dir=build_dir))
+        flags = ["-Wall", "-O2", "-pthread", f"-I{CPROGS}"]
+        flags += ["-static"] if static else []
+        flags += [f"-D{d}" for d in defines]
+        suffix = ("-static" if static else "") + "".join(f"-{d}" for d in defines)
+        exe_name = name.replace("/", "_") + suffix
+        return str(compile_c([src], name=exe_name, flags=flags, out_dir=build_dir))
 
     return build
 

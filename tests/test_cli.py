@@ -11,6 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def ptsandbox(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The CLI; `run` gets --private: namespaces have their own tests."""
+    if args and args[0] == "run":
+        args = ("run", "--private", *args[1:])
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run(
         [sys.executable, "-m", "ptsandbox", *args],

@@ -50,4 +50,48 @@ def resolve(name: str) -> type[Device]:
     return cls
 
 
-__all__ = ["BUILTIN", "Device", "ParamError", "UnknownDevice", "resolve"]
+def parse_device_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """`NAME[,KEY=VALUE...]` -> (NAME, {KEY: VALUE})."""
+    name, *pairs = spec.split(",")
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--device {spec}: expected KEY=VALUE, got {pair!r}")
+        params[key.strip()] = value
+    if not name:
+        raise ValueError(f"--device {spec}: missing the device name")
+    return name, params
+
+
+def build_devices(specs: list[str], builtins: bool = True) -> list[Device]:
+    """The built-in devices at their defaults (unless not `builtins`), with `--device`
+    specs applied on top. Raises ValueError with a one-line message."""
+    chosen: dict[str, tuple[type[Device], dict[str, str]]] = (
+        {name: (cls, {}) for name, cls in BUILTIN.items()} if builtins else {}
+    )
+    for spec in specs:
+        name, params = parse_device_spec(spec)
+        try:
+            cls = resolve(name)
+        except UnknownDevice as e:
+            raise ValueError(str(e)) from None
+        chosen[cls.name] = (cls, params)
+    devices = []
+    for cls, params in chosen.values():
+        try:
+            devices.append(cls(config=params))
+        except ParamError as e:
+            raise ValueError(f"{cls.name}: {e}") from None
+    return devices
+
+
+__all__ = [
+    "BUILTIN",
+    "Device",
+    "ParamError",
+    "UnknownDevice",
+    "build_devices",
+    "parse_device_spec",
+    "resolve",
+]

@@ -260,6 +260,10 @@ class Device:
         """Refuse unloading while true (rmmod's EBUSY)."""
         return False
 
+    def holds_state(self) -> bool:
+        """True while the device keeps data worth a namespace staying up for."""
+        return False
+
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able view of what the device holds (for `status`)."""
         return {}

@@ -1,10 +1,12 @@
 """mailbox: two new syscalls, mysend(pid, n, buf) and myreceive(pid, n, buf).
 
 From seeds/mailbox.txt. Not a device file: a driver that adds syscalls, at
-numbers that are parameters (default 335 and 336, in the x86_64 numbering
-hole 335-423 that no real syscall uses; old-kernel course programs used 292
-and 293, which are dup3 and pipe2 today: mapping onto a real number shadows
-that syscall for the traced programs, and a warning says so at load).
+numbers that are parameters. The defaults, 400 and 401, lie in the x86_64
+numbering hole that no real syscall uses (337-423 today: the hole used to
+start at 335, but Linux 6.11 and 6.16 took 335 and 336 for uretprobe and
+uprobe). Old-kernel course programs used 292 and 293, which are dup3 and
+pipe2 today: mapping onto a real number shadows that syscall for the traced
+programs, and a warning says so at load.
 
   mysend(pid, n, buf)     0 <= n <= MSG_MAX bytes to process `pid`.
                           ESRCH no such process; EINVAL bad n; EFAULT bad buf.
@@ -61,8 +63,8 @@ class Mailbox(Device):
     description: ClassVar[str] = "new syscalls mysend/myreceive between processes"
     default_path: ClassVar[str | None] = None
     params: ClassVar[tuple[Param, ...]] = (
-        Param("mysend_nr", 335, "syscall number of mysend", int, 0, 1023),
-        Param("myreceive_nr", 336, "syscall number of myreceive", int, 0, 1023),
+        Param("mysend_nr", 400, "syscall number of mysend", int, 0, 1023),
+        Param("myreceive_nr", 401, "syscall number of myreceive", int, 0, 1023),
         Param("mode", "rendezvous", "mysend blocks until received, or queues", str,
               choices=("rendezvous", "queued")),
         Param("receive", "zero", "queued mode, nothing to receive: return 0 or block", str,
@@ -150,6 +152,9 @@ class Mailbox(Device):
             if self["mode"] == "rendezvous":
                 for box in self.boxes.values():
                     box.letters = [x for x in box.letters if x.sender != tgid]
+
+    def holds_state(self) -> bool:
+        return any(b.letters for b in self.boxes.values())
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -197,6 +197,9 @@ class MessageSlot(Device):
             self.log(f"slot allocated for inode {inode}")
         return SlotFile(self, slot)
 
+    def holds_state(self) -> bool:
+        return any(s.channels for s in self.slots.values())
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "profile": self.config["profile"],

@@ -205,6 +205,9 @@ class Mq(Device):
                 box.wait.wake()
                 self.registrations.wake()
 
+    def holds_state(self) -> bool:
+        return bool(self.boxes)
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "key": self["key"],

@@ -1,0 +1,171 @@
+"""Reaching a namespace: where its socket lives, starting it, talking to it.
+
+A namespace is one supervisor process (`ptsandbox daemon`) that owns devices
+and traces every program run in it. Its unix control socket is
+`RUNTIME/NAME.sock`, where RUNTIME is $PTSANDBOX_RUNTIME_DIR, else
+$XDG_RUNTIME_DIR/ptsandbox, else /tmp/ptsandbox-UID; the directory is the
+user's own, mode 0700. The protocol is one JSON object per line each way.
+
+Starting is race-free: a starter holds an flock on RUNTIME/NAME.lock, checks
+once more that nobody answers, removes a stale socket (a killed supervisor's)
+and starts the daemon, which binds before the lock is released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+DEFAULT_NAMESPACE = "default"
+
+
+class NamespaceError(Exception):
+    """A namespace cannot be reached or refused a request (one line for the user)."""
+
+
+def runtime_dir() -> Path:
+    explicit = os.environ.get("PTSANDBOX_RUNTIME_DIR")
+    if explicit:
+        path = Path(explicit)
+    elif os.environ.get("XDG_RUNTIME_DIR"):
+        path = Path(os.environ["XDG_RUNTIME_DIR"]) / "ptsandbox"
+    else:
+        path = Path(f"/tmp/ptsandbox-{os.getuid()}")
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.stat()
+    if st.st_uid != os.getuid():
+        raise NamespaceError(f"{path} belongs to uid {st.st_uid}, not to you: refusing to use it")
+    if st.st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def socket_path(name: str) -> Path:
+    if not name or "/" in name or name.startswith("."):
+        raise NamespaceError(f"invalid namespace name {name!r}")
+    return runtime_dir() / f"{name}.sock"
+
+
+class Connection:
+    """A client's line-oriented JSON connection to a namespace."""
+
+    def __init__(self, sock: socket.socket, name: str) -> None:
+        self.sock = sock
+        self.name = name
+        self._file = sock.makefile("rwb", buffering=0)
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        self.server_pid, self.server_uid = (
+            int.from_bytes(creds[0:4], "little"),
+            int.from_bytes(creds[4:8], "little"),
+        )
+        if self.server_uid != os.getuid():
+            raise NamespaceError(f"namespace {name} is served by uid {self.server_uid}, not you")
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._file.write(json.dumps(message).encode() + b"\n")
+
+    def receive(self) -> dict[str, Any]:
+        line = self._file.readline()
+        if not line:
+            raise NamespaceError(f"namespace {self.name} closed the connection")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def request(self, op: str, **fields: Any) -> dict[str, Any]:
+        """Send one request and return its reply; raise NamespaceError on an error reply."""
+        self.send({"op": op, **fields})
+        reply = self.receive()
+        if not reply.get("ok"):
+            raise NamespaceError(reply.get("error", "request failed"))
+        return reply
+
+    def messages(self) -> Iterator[dict[str, Any]]:
+        while True:
+            line = self._file.readline()
+            if not line:
+                return
+            yield json.loads(line)
+
+    def close(self) -> None:
+        self._file.close()
+        self.sock.close()
+
+
+def try_connect(name: str) -> Connection | None:
+    path = socket_path(name)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        return None
+    return Connection(sock, name)
+
+
+def connect(name: str, start: bool = True, devices: list[str] | None = None) -> Connection:
+    """Connect to namespace `name`, starting it in the background if needed."""
+    conn = try_connect(name)
+    if conn is not None or not start:
+        if conn is None:
+            raise NamespaceError(f"no namespace {name!r} is running")
+        return conn
+    lock_path = socket_path(name).with_suffix(".lock")
+    with _locked(lock_path):
+        conn = try_connect(name)  # someone may have started it while we waited
+        if conn is not None:
+            return conn
+        with contextlib.suppress(FileNotFoundError):
+            socket_path(name).unlink()  # stale: its supervisor was killed
+        _start_daemon(name, devices or [])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            conn = try_connect(name)
+            if conn is not None:
+                return conn
+            time.sleep(0.02)
+    raise NamespaceError(f"namespace {name} did not start (see {log_path(name)})")
+
+
+def log_path(name: str) -> Path:
+    return runtime_dir() / f"{name}.log"
+
+
+def _start_daemon(name: str, devices: list[str]) -> None:
+    """Start `ptsandbox daemon` detached: its own session, no terminal, reparented to init."""
+    argv = [sys.executable, "-m", "ptsandbox", "daemon", "--namespace", name]
+    for spec in devices:
+        argv += ["--device", spec]
+    log = os.open(log_path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child: fork again so the daemon is nobody's child
+        try:
+            os.setsid()  # no terminal: Ctrl-C in the user's shell is not for it
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                os.closerange(3, 1024)
+                os.execv(sys.executable, argv)
+        finally:
+            os._exit(0)
+    os.close(log)
+    os.waitpid(pid, 0)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,61 @@
+"""The mailbox syscalls: the text's barrier, both modes, receive-from-anyone, signals."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ptsandbox.api import Sandbox
+from ptsandbox.devices.base import ParamError
+from ptsandbox.devices.mailbox import Mailbox
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"mode": "rendezvous"}, {"mode": "queued", "receive": "block"},
+     {"mode": "queued", "receive": "zero"}],
+    ids=["rendezvous", "queued-block", "queued-zero"],
+)  # fmt: skip
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_barrier_of_five_children_releases_all(cprog, config: dict, static: bool) -> None:
+    with Sandbox([Mailbox(config=config)]) as sb:
+        p = sb.spawn([cprog("barrier", static=static), "5"])
+        assert p.wait(60) == 0, p.output + p.stderr
+        arrived = re.findall(r"^\[(\d+)\] arrived, blocking$", p.output, re.M)
+        released = re.findall(r"^\[(\d+)\] released$", p.output, re.M)
+        assert len(set(arrived)) == 5 and set(arrived) == set(released)
+        assert p.lines()[-1] == "barrier done: 5 released"
+        # nobody is released before everyone has arrived
+        last_arrival = max(p.output.index(f"[{pid}] arrived") for pid in arrived)
+        first_release = min(p.output.index(f"[{pid}] released") for pid in released)
+        assert last_arrival < first_release
+
+
+def test_errors_signals_and_receive_from_a_pid(cprog) -> None:
+    # rendezvous: the letter of a sender that is killed dies with it, so the
+    # later receive from anyone finds nothing and sleeps until the signal
+    with Sandbox([Mailbox(config={"mode": "rendezvous"})]) as sb:
+        p = sb.spawn([cprog("mailbox_errors")])
+        assert p.wait(30) == 0, p.output + p.stderr
+        got = dict(line.split(": ", 1) for line in p.lines() if ": " in line)
+        assert got == {
+            "send_nopid": "-1 ESRCH",
+            "receive_bad_ptr": "-1 EFAULT",
+            "receive_eintr": "-1 EINTR",
+            "receive_from_pid": "5",
+            "got": "hello",
+        }
+        assert "handler" in p.lines()
+
+
+def test_syscall_numbers_are_parameters_and_shadowing_warns(cprog) -> None:
+    dev = Mailbox(config={"mysend_nr": 292, "myreceive_nr": 293})
+    assert dev.shadowed() == [(292, "dup3"), (293, "pipe2")]
+    with Sandbox([dev]) as sb:
+        assert any("dup3" in w for w in sb.sup.warnings)
+        old_kernel_barrier = cprog("barrier", defines=("__NR_mysend=292", "__NR_myreceive=293"))
+        p = sb.spawn([old_kernel_barrier, "3"])
+        assert p.wait(60) == 0 and p.lines()[-1] == "barrier done: 3 released"
+    with pytest.raises(ParamError):
+        Mailbox(config={"mysend_nr": 400, "myreceive_nr": 400})
