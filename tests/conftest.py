@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +19,38 @@ from ptsandbox.devices.chatroom import Chatroom
 ROOT = Path(__file__).resolve().parent.parent
 CPROGS = ROOT / "cprogs"
 TESTC = ROOT / "tests" / "c"
+
+# Namespaces started by tests live here, never in the user's runtime directory.
+_RUNTIME = tempfile.mkdtemp(prefix="ptsandbox-tests-")
+os.environ["PTSANDBOX_RUNTIME_DIR"] = _RUNTIME
+os.environ.setdefault("PTSANDBOX_IDLE_TIMEOUT", "1")
+
+
+def namespace_supervisors(runtime: str = _RUNTIME) -> list[psutil.Process]:
+    """Supervisors serving namespaces under a runtime directory."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            cmd = p.info["cmdline"] or []
+            env = p.info["environ"] or {}
+        except psutil.Error:
+            continue
+        if "daemon" in cmd and env.get("PTSANDBOX_RUNTIME_DIR") == runtime:
+            found.append(p)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_supervisor_left_at_the_end() -> Iterator[None]:
+    yield
+    deadline = time.monotonic() + 15  # idle supervisors exit after PTSANDBOX_IDLE_TIMEOUT
+    while namespace_supervisors() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = namespace_supervisors()
+    for p in left:
+        p.kill()
+    shutil.rmtree(_RUNTIME, ignore_errors=True)
+    assert not left, f"namespace supervisors left running: {[p.pid for p in left]}"
 
 
 @pytest.fixture(scope="session")

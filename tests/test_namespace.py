@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pexpect
 import psutil
 import pytest
+from conftest import namespace_supervisors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,16 +52,7 @@ class Namespace:
         return json.loads(r.stdout)
 
     def daemons(self) -> list[psutil.Process]:
-        found = []
-        for p in psutil.process_iter(["cmdline", "environ"]):
-            try:
-                if "daemon" in (p.info["cmdline"] or []) and (p.info["environ"] or {}).get(
-                    "PTSANDBOX_RUNTIME_DIR"
-                ) == str(self.runtime):
-                    found.append(p)
-            except psutil.Error:
-                continue
-        return found
+        return namespace_supervisors(str(self.runtime))
 
     def wait_until(self, condition, timeout: float = 20) -> bool:
         deadline = time.monotonic() + timeout
@@ -233,3 +226,32 @@ def test_another_uid_cannot_reach_the_namespace(ns: Namespace) -> None:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_concurrent_starts_make_one_namespace(ns: Namespace) -> None:
+    """Four commands racing to start the namespace: one supervisor serves them all."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ptsandbox", "mknod", f"/tmp/race{i}", "c", "235", str(i)],
+            env=ns.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    for p in procs:
+        _out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    assert len(ns.daemons()) == 1
+    nodes = ns.status()["devices"]["message_slot"]["nodes"]
+    assert nodes == [f"/tmp/race{i}" for i in range(4)]
+
+
+def test_dmesg_shows_device_log_lines(ns: Namespace, cprog) -> None:
+    assert ns.cli("run", cprog("joinchat"), "P1", stdin="Bye!\n").returncode == 0
+    assert ns.cli("mknod", "/tmp/dmesg_node", "c", "235", "0").returncode == 0
+    r = ns.cli("dmesg")
+    assert r.returncode == 0
+    assert re.search(r"^\[\d\d:\d\d:\d\d\.\d{3}\] chatroom: member 1 joined", r.stdout, re.M)
+    assert "chatroom: member 1 (P1) left" in r.stdout
