@@ -25,4 +25,4 @@ demo:
 
 # benchmarks against same-run baselines (not part of CI)
 bench:
-    {{py}} -m pytest -q -p no:cacheprovider bench
+    {{py}} bench/run.py

@@ -73,8 +73,6 @@ def _print_stats(data: dict[str, Any]) -> None:
     print(f"ptsandbox: {data['stops']} supervisor stops", file=sys.stderr)
     for name, count in data["by_syscall"].items():
         print(f"  {name:<20} {count}", file=sys.stderr)
-    if data["foreign_calls_refused"]:
-        print(f"  (i386/x32 calls refused: {data['foreign_calls_refused']})", file=sys.stderr)
 
 
 def run_in_namespace(
@@ -152,7 +150,7 @@ def run_in_namespace(
         if stats:
             try:
                 with _second_connection(namespace) as c2:
-                    _print_stats(c2.request("stats", session=pid) | {"foreign_calls_refused": 0})
+                    _print_stats(c2.request("stats", session=pid))
             except NamespaceError as e:
                 print(f"ptsandbox: stats: {e}", file=sys.stderr)
         return exit_code_of(status)

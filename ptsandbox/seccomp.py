@@ -6,8 +6,9 @@ tracer's job):
 * the *base* filter, installed before exec: traps every call that can name a
   virtual *path* (open, stat, access, mknod, ...), a few calls that need a look
   whatever their arguments (recvmsg may carry a device fd, io_uring bypasses
-  seccomp), extra numbers such as new syscalls, and every non-x86_64 call
-  (i386 `int 0x80`, x32), which the supervisor refuses with ENOSYS;
+  seccomp) and extra numbers such as new syscalls; every non-x86_64 call
+  (i386 `int 0x80`, x32) is refused with ENOSYS by the filter itself, so none
+  slips past and none costs a stop;
 * a *watch* filter per fd number that holds a virtual file in a process: it
   traps the fd-taking calls only when their fd argument is that number.
 
@@ -33,6 +34,8 @@ _RET_K = 0x06 | 0x00
 
 RET_ALLOW = 0x7FFF0000
 RET_TRACE = 0x7FF00000
+RET_ERRNO = 0x00050000
+RET_ENOSYS = RET_ERRNO | 38
 
 # struct seccomp_data offsets
 _OFF_NR = 0
@@ -141,14 +144,16 @@ def base_filter(extra_syscalls: Iterable[int] = ()) -> bytes:
     trapped = sorted({NR[n] for n in PATH_SYSCALLS + ALWAYS_SYSCALLS} | set(extra_syscalls))
     a = _Asm()
     a.ld(_OFF_ARCH)
-    a.jeq(AUDIT_ARCH_X86_64, 0, "trace")
+    a.jeq(AUDIT_ARCH_X86_64, 0, "enosys")
     a.ld(_OFF_NR)
-    a.jge(X32_SYSCALL_BIT, "trace", 0)
+    a.jge(X32_SYSCALL_BIT, "enosys", 0)
     for nr in trapped:
         a.jeq(nr, "trace", 0)
     a.ret(RET_ALLOW)
     a.label("trace")
     a.ret(RET_TRACE)
+    a.label("enosys")
+    a.ret(RET_ENOSYS)
     return a.assemble()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import selectors
 import shutil
 import time
@@ -77,8 +78,14 @@ class Supervisor:
         self.vfs.on_adopt = self._watch_file
         self.vfs.on_release = self._forget_file
         self.vfs.tracked_pids = lambda: {t.tgid for t in self.tracer.threads.values()}
+        self.vfs.cached_pidfd = self._cached_pidfd
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.tracer.fileno(), selectors.EVENT_READ, None)
+        # the supervisor's ends of virtual files, on an epoll of their own so that
+        # checking for pending last-closes before a device call is one cheap poll
+        self.ends = select.epoll()
+        self.end_files: dict[int, OpenFile] = {}
+        self.sel.register(self.ends.fileno(), selectors.EVENT_READ, self.ends)
         self.programs: dict[int, Program] = {}
         self.group_stop_hook: Callable[[Thread, int], None] = lambda t, sig: None
         self.dmesg: list[tuple[float, str, str]] = []
@@ -178,8 +185,8 @@ class Supervisor:
         for key, _ in self.sel.select(timeout):
             if key.data is None:
                 self.tracer.dispatch()
-            elif isinstance(key.data, OpenFile):
-                self._check_hangup(key.data)
+            elif key.data is self.ends:
+                self.drain_releases()
             else:
                 key.data(key.fd)
         self.vfs.sync_readiness()
@@ -194,21 +201,34 @@ class Supervisor:
 
     def drain_releases(self) -> None:
         """Process pending last-closes now, so an open or write sees them (they are async)."""
-        for key, _ in self.sel.select(0):
-            if isinstance(key.data, OpenFile):
-                self._check_hangup(key.data)
+        for fd, _ in self.ends.poll(0):
+            f = self.end_files.get(fd)
+            if f is not None:
+                self._check_hangup(f)
 
     def _check_hangup(self, f: OpenFile) -> None:
         if not f.released and self.vfs.hung_up(f):
             self.vfs.release(f)
 
     def _watch_file(self, f: OpenFile) -> None:
-        self.sel.register(f.end, selectors.EVENT_READ, f)
+        fd = f.end.fileno()
+        self.end_files[fd] = f
+        self.ends.register(fd, select.EPOLLIN)
 
     def _forget_file(self, f: OpenFile) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self.sel.unregister(f.end)
+        fd = f.end.fileno()
+        if self.end_files.pop(fd, None) is not None:
+            self.ends.unregister(fd)
         self.syscalls.on_release(f)
+
+    def _cached_pidfd(self, tid: int) -> int | None:
+        t = self.tracer.threads.get(tid)
+        if t is None:
+            return None
+        try:
+            return self.tracer.pidfd(t)
+        except OSError:
+            return None
 
     def kill_all(self) -> None:
         self.tracer.kill_all()
@@ -220,6 +240,7 @@ class Supervisor:
             self.step(0.1)
         self.vfs.close()
         self.sel.close()
+        self.ends.close()
         self.tracer.close()
 
     # -- TraceHandler ------------------------------------------------------------
@@ -256,7 +277,6 @@ class Supervisor:
     def stats(self) -> dict[str, Any]:
         return {
             "stops": self.tracer.stops,
-            "foreign_calls_refused": self.tracer.foreign_calls,
             "by_syscall": dict(self.syscalls.counts.most_common()),
         }
 

@@ -282,14 +282,23 @@ class Syscalls:
 
     # -- blocking ----------------------------------------------------------------
 
-    def park(self, t: Thread, queue: Any, what: str, f: OpenFile | None) -> Outcome:
+    def park(
+        self, t: Thread, queue: Any, what: str, f: OpenFile | None, fd: int | None = None
+    ) -> Outcome:
+        """Put the caller to sleep until `queue` is woken (then its call runs again).
+
+        When the file polls that queue, its readiness token follows every wake,
+        so the thread sleeps in ppoll() on its own fd and the kernel wakes it;
+        otherwise it sleeps on nothing and a wake interrupts it (one stop more)."""
         self.parked[t] = Parking(t, queue, time.monotonic(), what, f)
+        if fd is not None and f is not None and queue in f.poll_queues:
+            return self._park_job(fd)
         queue.add(t, lambda: self.tracer.interrupt(t))
-        return self._park_job()
+        return self._park_job(None)
 
     @staticmethod
-    def _park_job() -> Job:
-        yield Park()
+    def _park_job(fd: int | None) -> Job:
+        yield Park(fd)
 
     def unpark(self, t: Thread) -> None:
         p = self.parked.pop(t, None)
@@ -354,7 +363,7 @@ class Syscalls:
             else:
                 self.vfs.mark_dirty(f)
                 self.vfs.sync_readiness([(t.tid, fd, f)])
-                return self.park(t, b.queue, what, f)
+                return self.park(t, b.queue, what, f, fd if what == "read" else None)
         self.vfs.mark_dirty(f)
         self.vfs.sync_readiness([(t.tid, fd, f)])
         return result

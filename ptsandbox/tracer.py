@@ -38,8 +38,7 @@ from typing import Any, Protocol
 
 from ptrace.binding.linux_struct import user_regs_struct
 
-from .seccomp import AUDIT_ARCH_X86_64
-from .sysnr import NR, X32_SYSCALL_BIT
+from .sysnr import NR
 
 log = logging.getLogger("ptsandbox.tracer")
 
@@ -376,7 +375,6 @@ class Tracer:
         self.threads: dict[int, Thread] = {}
         self.sigfd = _signalfd_sigchld()
         self.stops = 0  # seccomp stops handled (for --stats)
-        self.foreign_calls = 0  # i386 / x32 calls refused
         self._info = ctypes.create_string_buffer(88)
         self._mask = ctypes.c_uint64()
 
@@ -547,12 +545,7 @@ class Tracer:
         self.stops += 1
         regs = t.regs
         ptrace(PTRACE_GETREGS, t.tid, 0, ctypes.addressof(regs))
-        nr = regs.orig_rax
-        if nr & X32_SYSCALL_BIT or self._syscall_arch(t) != AUDIT_ARCH_X86_64:
-            # i386 `int 0x80` and x32 calls: refused, never passed through unseen
-            self.foreign_calls += 1
-            self._finish_at_entry(t, -errno.ENOSYS)
-            return
+        nr = regs.orig_rax  # x86_64 only: the filter refuses i386 and x32 calls itself
         args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
         try:
             outcome = self.handler.on_syscall(t, nr, args)
@@ -661,10 +654,6 @@ class Tracer:
             self._unpark(t, result)
         else:
             self._step_job(t, result, at_entry=False)
-
-    def _syscall_arch(self, t: Thread) -> int:
-        ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, len(self._info), ctypes.addressof(self._info))
-        return int.from_bytes(self._info.raw[4:8], "little")
 
     def _syscall_op(self, t: Thread) -> int:
         ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, len(self._info), ctypes.addressof(self._info))

@@ -114,6 +114,7 @@ class Vfs:
         self.on_release: Callable[[OpenFile], None] = lambda f: None
         self.on_adopt: Callable[[OpenFile], None] = lambda f: None
         self.tracked_pids: Callable[[], Iterable[int]] = lambda: ()
+        self.cached_pidfd: Callable[[int], int | None] = lambda tid: None
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         self.address = f"\0ptsandbox-{os.getpid()}-{secrets.token_hex(8)}"
         self.listener.bind(self.address)
@@ -282,8 +283,9 @@ class Vfs:
 
     def _pull_token(self, f: OpenFile, holder: tuple[int, int] | None) -> None:
         for tid, fd in [holder] if holder else self._find_holders(f):
+            cached = self.cached_pidfd(tid)
             try:
-                pidfd = pidfd_open(tid)
+                pidfd = cached if cached is not None else pidfd_open(tid)
             except OSError:
                 continue
             try:
@@ -291,7 +293,8 @@ class Vfs:
             except OSError:
                 continue
             finally:
-                os.close(pidfd)
+                if cached is None:
+                    os.close(pidfd)
             try:
                 while True:
                     _recv(copy)
