@@ -11,12 +11,12 @@ install:
 
 # lint, type-check and run the whole test suite (exit code 5 = no tests collected is a failure)
 test: lint
-    {{py}} -m pytest -q -p no:cacheprovider tests
+    {{py}} -m pytest -q -p no:cacheprovider tests bench/test_bench_smoke.py
 
 # ruff (lint + format check) and mypy
 lint:
-    {{py}} -m ruff check ptsandbox tests
-    {{py}} -m ruff format --check ptsandbox tests
+    {{py}} -m ruff check ptsandbox tests bench examples
+    {{py}} -m ruff format --check ptsandbox tests bench examples
     {{py}} -m mypy
 
 # the chat room of the assignment text, three clients under one supervisor
