@@ -124,6 +124,26 @@ class Proc:
         self._pos = found[0].end()
         return found[0]
 
+    def expect_all(self, patterns: Iterable[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until every pattern has appeared after the last match, in any order
+        (messages from different senders may arrive in either order)."""
+        regexes = [re.compile(p) for p in patterns]
+
+        def all_seen() -> bool:
+            return all(r.search(self.output, self._pos) for r in regexes) or (
+                self.exited and not self._open_fds
+            )
+
+        self.sandbox.serve_until(all_seen, timeout)
+        matches = [r.search(self.output, self._pos) for r in regexes]
+        missing = [r.pattern for r, m in zip(regexes, matches, strict=True) if m is None]
+        if missing:
+            raise ExpectTimeout(
+                f"{self.argv[0]}: {missing!r} not seen within {timeout}s; "
+                f"stdout after the last match: {self.output[self._pos :]!r}"
+            )
+        self._pos = max(m.end() for m in matches if m is not None)
+
     def expect_exact_lines(self, expected: Iterable[str], timeout: float = DEFAULT_TIMEOUT) -> None:
         for line in expected:
             self.expect(re.escape(line) + r"\n", timeout)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -95,6 +97,24 @@ def test_demo_prints_the_seed_timeline() -> None:
     assert r.returncode == 0, r.stderr
     for text in ("P2 joined the room", "P1: Hello P2!", "P3: Anyone here?", "P1 left"):
         assert text in r.stdout
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        (
+            "message-slot",
+            ["mknod /dev/message_slot c 235 0", "Hello on channel zero", "Invalid argument"],
+        ),
+        ("mq", ["alice: hi bob, alice here", "carol: hello everyone", "No such file or directory"]),
+        ("mailbox", ["mode=rendezvous", "mode=queued", "barrier done: 5 released"]),
+    ],
+)
+def test_each_seed_demo_runs(name: str, words: list[str]) -> None:
+    r = ptsandbox("demo", name)
+    assert r.returncode == 0, r.stderr
+    for w in words:
+        assert w in r.stdout, (w, r.stdout)
 
 
 def test_help_explains_run() -> None:

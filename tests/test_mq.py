@@ -17,10 +17,10 @@ def ask(p: Proc, line: str, until: str = r"\n") -> list[str]:
     return p.output[start:].splitlines()
 
 
-@pytest.fixture
-def trio(cprog):
+@pytest.fixture(params=[False, True], ids=["dynamic", "static"])
+def trio(cprog, request):
     with Sandbox([Mq(config={"QUEUE_LEN": 3, "MAX_DEVICES": 3})]) as sb:
-        procs = [sb.spawn([cprog("mq_client")]) for _ in range(3)]
+        procs = [sb.spawn([cprog("mq_client", static=request.param)]) for _ in range(3)]
         for p in procs:
             p.expect("mq client ready\n")
         yield sb, procs
