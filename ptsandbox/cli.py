@@ -254,7 +254,9 @@ def insmod(
     namespace: NamespaceOpt = "default",
 ) -> None:
     """Load a device into a namespace (starting it if needed), with module parameters."""
-    spec = ",".join([device, *(params or [])])
+    from .devices import absolute_spec
+
+    spec = absolute_spec(",".join([device, *(params or [])]))
     reply = _request(namespace, "insmod", start=True, spec=spec)
     typer.echo(f"{reply['name']}: loaded (major {reply['major']})")
 

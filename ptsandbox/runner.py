@@ -90,6 +90,7 @@ def run_in_namespace(
     with PTRACE_SEIZE before it installs the filter and execs.
     """
     from . import seccomp
+    from .devices import absolute_spec
     from .namespace import NamespaceError, connect
     from .tracer import SpawnSpec, child_after_fork
 
@@ -101,7 +102,7 @@ def run_in_namespace(
     try:
         conn = connect(namespace)
         if device_specs:
-            conn.request("ensure", specs=device_specs)
+            conn.request("ensure", specs=[absolute_spec(d) for d in device_specs])
     except NamespaceError as e:
         print(f"ptsandbox: {e}", file=sys.stderr)
         return 2

@@ -178,7 +178,11 @@ def test_supervisor_killed_ends_its_programs_and_next_run_starts_clean(
 
 
 def test_lifecycle_insmod_rmmod_lsmod(ns: Namespace, cprog) -> None:
-    r = ns.cli("insmod", str(ROOT / "tests/devices/rawdev.py:RawDevice"), "read_returns=3")
+    r = subprocess.run(  # a relative path, from the repository's root
+        [sys.executable, "-m", "ptsandbox", "insmod", "tests/devices/rawdev.py:RawDevice",
+         "read_returns=3"],
+        capture_output=True, text=True, timeout=60, env=ns.env, cwd=ROOT,
+    )  # fmt: skip
     assert r.returncode == 0 and "loaded" in r.stdout, r.stderr
     assert "rawdev" in ns.cli("lsmod").stdout
     p = ns.spawn("run", cprog("joinchat"), "P1")
@@ -255,3 +259,16 @@ def test_dmesg_shows_device_log_lines(ns: Namespace, cprog) -> None:
     assert r.returncode == 0
     assert re.search(r"^\[\d\d:\d\d:\d\d\.\d{3}\] chatroom: member 1 joined", r.stdout, re.M)
     assert "chatroom: member 1 (P1) left" in r.stdout
+
+
+def test_status_watch_refreshes_until_ctrl_c(ns: Namespace, cprog) -> None:
+    assert ns.cli("mknod", "/tmp/watch_node", "c", "235", "0").returncode == 0
+    watch = ns.spawn("status", "--watch")
+    watch.expect_exact("devices")
+    p = ns.spawn("run", cprog("joinchat"), "WATCHED")
+    p.expect_exact("You joined as WATCHED")
+    watch.expect_exact("WATCHED")  # a later refresh shows the new member
+    watch.sendcontrol("c")
+    watch.expect(pexpect.EOF)
+    p.sendline("Bye!")
+    p.expect(pexpect.EOF)

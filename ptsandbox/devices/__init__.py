@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -64,6 +65,15 @@ def parse_device_spec(spec: str) -> tuple[str, dict[str, str]]:
     return name, params
 
 
+def absolute_spec(spec: str) -> str:
+    """A spec whose `file.py:Class` path works from another cwd (a namespace's)."""
+    name, sep, rest = spec.partition(",")
+    where, colon, cls_name = name.rpartition(":")
+    if colon and where.endswith(".py"):
+        name = f"{os.path.abspath(where)}:{cls_name}"
+    return name + sep + rest
+
+
 def build_devices(specs: list[str], builtins: bool = True) -> list[Device]:
     """The built-in devices at their defaults (unless not `builtins`), with `--device`
     specs applied on top. Raises ValueError with a one-line message."""
@@ -91,6 +101,7 @@ __all__ = [
     "Device",
     "ParamError",
     "UnknownDevice",
+    "absolute_spec",
     "build_devices",
     "parse_device_spec",
     "resolve",
