@@ -41,9 +41,14 @@ class Namespace:
         )  # fmt: skip
 
     def spawn(self, *args: str) -> pexpect.spawn:
-        """`ptsandbox ARGS` on a pty of its own, as typed in a terminal."""
+        """`ptsandbox ARGS` on a pty of its own (60 x 160), as typed in a terminal."""
         return pexpect.spawn(
-            sys.executable, ["-m", "ptsandbox", *args], env=self.env, encoding="utf-8", timeout=20
+            sys.executable,
+            ["-m", "ptsandbox", *args],
+            env=self.env,
+            encoding="utf-8",
+            timeout=20,
+            dimensions=(60, 160),
         )
 
     def status(self) -> dict:
@@ -270,5 +275,6 @@ def test_status_watch_refreshes_until_ctrl_c(ns: Namespace, cprog) -> None:
     watch.expect_exact("WATCHED")  # a later refresh shows the new member
     watch.sendcontrol("c")
     watch.expect(pexpect.EOF)
+    watch.close()
     p.sendline("Bye!")
     p.expect(pexpect.EOF)
