@@ -24,6 +24,7 @@ from typing import Any
 from .devices import BUILTIN
 from .devices.base import Device
 from .supervisor import Supervisor, exit_code_of
+from .syscalls import TraceEvent
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -180,6 +181,16 @@ class Proc:
         if not ok:
             raise ExpectTimeout(f"{self.argv[0]} did not block within {timeout}s")
 
+    def wait_stopped(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until every thread of this program is in a job-control stop (SIGSTOP)."""
+
+        def stopped() -> bool:
+            threads = [t for t in self.sandbox.sup.tracer.threads.values() if t.tgid == self.pid]
+            return bool(threads) and all(t.group_stopped for t in threads)
+
+        if not self.sandbox.serve_until(stopped, timeout):
+            raise ExpectTimeout(f"{self.argv[0]} did not stop within {timeout}s")
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         os.kill(self.pid, sig)
 
@@ -187,11 +198,18 @@ class Proc:
 class Sandbox:
     """A private supervisor with its own devices (default: the built-in ones)."""
 
-    def __init__(self, devices: Iterable[Device] | None = None) -> None:
+    def __init__(self, devices: Iterable[Device] | None = None, trace: bool = True) -> None:
         if devices is None:
             devices = [cls() for cls in BUILTIN.values()]
         self.sup = Supervisor(devices)
         self.procs: list[Proc] = []
+        if trace:
+            self.sup.syscalls.events = []
+
+    @property
+    def trace(self) -> list[TraceEvent]:
+        """Every call that touched the sandbox so far: pid, syscall, args, result, errno, time."""
+        return self.sup.syscalls.events if self.sup.syscalls.events is not None else []
 
     def __enter__(self) -> Sandbox:
         return self

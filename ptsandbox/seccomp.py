@@ -69,7 +69,7 @@ ALWAYS_SYSCALLS: tuple[str, ...] = ("recvmsg", "recvmmsg", "io_uring_setup")
 FD_SYSCALLS: dict[str, tuple[int, ...]] = {
     name: (0,)
     for name in (
-        "read", "write", "fstat", "lseek", "ioctl", "pread64", "pwrite64",
+        "read", "write", "close", "fstat", "lseek", "ioctl", "pread64", "pwrite64",
         "readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2",
         "dup", "dup2", "dup3", "fcntl", "fsync", "fdatasync", "ftruncate",
         "getdents", "getdents64", "fchdir", "fchmod", "fchown", "fstatfs",

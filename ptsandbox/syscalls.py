@@ -164,6 +164,24 @@ class ProcessInfo:
     watched: set[int] = field(default_factory=set)  # fd numbers with a watch filter
 
 
+@dataclass(frozen=True)
+class TraceEvent:
+    """One call that touched the sandbox (`Sandbox.trace`, `run --trace`)."""
+
+    time: float  # time.monotonic()
+    pid: int
+    tid: int
+    syscall: str
+    args: str  # decoded, strace style
+    result: int | None  # None: the caller went to sleep (the call re-runs later)
+
+    @property
+    def errno(self) -> str | None:
+        if self.result is not None and -4096 < self.result < 0:
+            return errno.errorcode.get(-self.result, str(-self.result))
+        return None
+
+
 @dataclass
 class Parking:
     thread: Thread
@@ -241,6 +259,7 @@ class Syscalls:
         self.counts: Counter[str] = Counter()
         self.extra: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
         self.trace: Callable[[Thread, str], None] | None = None  # strace-style lines
+        self.events: list[TraceEvent] | None = None  # records, when asked for
         self.on_call: Callable[[Thread, str], None] | None = None  # per-stop accounting
         self._table: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
         for name in seccomp.FD_SYSCALLS:
@@ -311,9 +330,17 @@ class Syscalls:
             if p.file is f:
                 self.tracer.interrupt(p.thread)
 
+    @property
+    def tracing(self) -> bool:
+        return self.trace is not None or self.events is not None
+
     def _emit(self, t: Thread, call: str, value: int | None) -> None:
         if self.trace is not None:
             self.trace(t, calltrace.line(t.tgid if t.tid == t.tgid else t.tid, call, value))
+        if self.events is not None:
+            name, _, rest = call.partition("(")
+            event = TraceEvent(time.monotonic(), t.tgid, t.tid, name, rest[:-1], value)
+            self.events.append(event)
 
     def _fdname(self, fd: int, f: OpenFile) -> str:
         return f"{fd}<{f.path}>"
@@ -330,7 +357,7 @@ class Syscalls:
     ) -> Outcome:
         """Run one device operation with the kernel's blocking and error conventions."""
         outcome = self._device_op_inner(t, fd, f, what, op, pos)
-        if self.trace is not None and render is not None:
+        if self.tracing and render is not None:
             self._emit(
                 t,
                 render(outcome if isinstance(outcome, int) else 0),
@@ -554,7 +581,7 @@ class Syscalls:
 
     def _open(self, t: Thread, node: Node, flags: int, path: str, name: str) -> Outcome:
         outcome = self._open_inner(t, node, flags & 0xFFFFFFFF, path)
-        if self.trace is not None:
+        if self.tracing:
             call = f"{name}({calltrace.quote(path.encode())}, {calltrace.open_flags(flags)})"
             if isinstance(outcome, int):
                 self._emit(t, call, outcome)
@@ -922,6 +949,13 @@ class Syscalls:
             None,
             lambda res: f"lseek({self._fdname(_s32(a[0]), f)}, {offset}, {whence})",
         )
+
+    def sys_close(self, t: Thread, a: tuple[int, ...]) -> Outcome:
+        """The kernel closes the real fd; we only record it (graders check hygiene)."""
+        f = self._file(t, a[0])
+        if f is not None and self.tracing:
+            self._emit(t, f"close({self._fdname(_s32(a[0]), f)})", 0)
+        return ALLOW
 
     def sys_fstat(self, t: Thread, a: tuple[int, ...]) -> Outcome:
         f = self._file(t, a[0])

@@ -195,6 +195,7 @@ class Thread:
     interrupted: bool = False
     started: bool = False  # its first stop (attach) has been seen
     gone: bool = False
+    group_stopped: bool = False  # in a job-control stop (we issued PTRACE_LISTEN)
     pidfd: int = -1
 
     @property
@@ -474,6 +475,7 @@ class Tracer:
         t = self._thread(tid)
         sig = os.WSTOPSIG(status)
         event = status >> 16
+        t.group_stopped = False
         try:
             if event == EVENT_SECCOMP:
                 self._on_seccomp(t)
@@ -505,6 +507,7 @@ class Tracer:
         if sig in _STOP_SIGNALS:
             # group-stop (SEIZE): stay stopped but let SIGCONT wake it
             ptrace(PTRACE_LISTEN, t.tid)
+            t.group_stopped = True
             self.handler.on_group_stop(t, sig)
             return
         self._resume(t)

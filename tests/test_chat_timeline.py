@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 
 import pytest
@@ -89,15 +88,6 @@ def test_killed_blocked_member_leaves_exactly_once(sandbox: Sandbox, cprog) -> N
         p.wait()
 
 
-def all_threads_stopped(pid: int) -> bool:
-    """Every thread of `pid` is in a stop (job control or ptrace)."""
-    states = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/stat") as f:
-            states.append(f.read().rsplit(")", 1)[1].split()[0])
-    return all(s in "tT" for s in states)
-
-
 def _start_members(sb: Sandbox, joinchat: str, names: list[str]) -> dict:
     procs = {}
     for n in names:
@@ -142,7 +132,7 @@ def test_full_queue_drops_are_counted(cprog) -> None:
         procs = _start_members(sb, cprog("joinchat"), ["A", "B"])
         # B's reader keeps draining, so stop it first: SIGSTOP the whole client
         procs["B"].kill(signal.SIGSTOP)
-        assert sb.serve_until(lambda: all_threads_stopped(procs["B"].pid))
+        procs["B"].wait_stopped()
         procs["A"].send("".join(f"m{i}\n" for i in range(10)))
         sb.serve_until(lambda: sb.devices["chatroom"].snapshot()["messages"] >= 12)
         members = {m["name"]: m for m in sb.devices["chatroom"].snapshot()["members"]}
