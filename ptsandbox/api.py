@@ -14,6 +14,7 @@ blocking) with a timeout, never on sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -49,6 +50,8 @@ class Proc:
                 os.close(fd)
         self._out = bytearray()
         self._err = bytearray()
+        self.max_output: int | None = None  # stdout+stderr bytes before the program is killed
+        self.output_exceeded = False
         self._pos = 0  # how much of stdout `expect` has consumed
         self._open_fds = {out_r: self._out, err_r: self._err}
         for fd in self._open_fds:
@@ -67,6 +70,13 @@ class Proc:
             return
         if data:
             self._open_fds[fd].extend(data)
+            if self.max_output is not None and len(self._out) + len(self._err) > self.max_output:
+                self.output_exceeded = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                self.sandbox.sup.remove_reader(fd)
+                os.close(fd)
+                del self._open_fds[fd]
         else:
             self.sandbox.sup.remove_reader(fd)
             os.close(fd)

@@ -185,6 +185,139 @@ def demo(
         raise fail(str(e), 1) from None
 
 
+GRADE_FORMATS = ("text", "gradescope", "junit", "github")
+
+
+@app.command()
+def grade(
+    submissions: Annotated[
+        list[str], typer.Argument(help="submission folders or zip files", metavar="SUBMISSION...")
+    ],
+    assignment: Annotated[
+        str,
+        typer.Option(
+            "--assignment",
+            "-a",
+            help="chatroom, message-slot, message-slot-tau, mq or mailbox",
+        ),
+    ],
+    device: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--device",
+            "-d",
+            metavar="SPEC",
+            help="adjust the reference device to the class's header (path, major, ioctl "
+            "numbers, syscall numbers), e.g. message_slot,major=240",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="text, gradescope, junit or github")
+    ] = "text",
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", help="write the report here (gradescope: results.json)"),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="submissions graded at once")] = 0,
+) -> None:
+    """Grade students' C clients against the reference devices.
+
+    Each submission is a folder or a zip with the clients, the student's header
+    and usually a module source and a kbuild Makefile. The clients are built
+    (with the Makefile if it has a target for them, else gcc); the module is
+    not built: the reference device plays its part. Every scenario of the
+    assignment runs in a fresh private sandbox, with its own time, CPU, memory,
+    process and output limits. Exits 0 only if every submission gets full marks.
+    """
+    from .grading import report
+    from .grading.runner import default_jobs, grade_many, merge_specs
+    from .grading.suites import ASSIGNMENTS
+
+    if assignment not in ASSIGNMENTS:
+        raise fail(f"no assignment {assignment!r} (available: {', '.join(ASSIGNMENTS)})")
+    if fmt not in GRADE_FORMATS:
+        raise fail(f"--format must be one of {', '.join(GRADE_FORMATS)}")
+    for path in submissions:
+        if not os.path.exists(path):
+            raise fail(f"{path}: no such folder or zip file")
+    specs = list(device or [])
+    try:
+        from .devices import build_devices
+
+        build_devices(merge_specs(ASSIGNMENTS[assignment].devices, specs), builtins=False)
+    except ValueError as e:
+        raise fail(str(e)) from None
+    chosen = ASSIGNMENTS[assignment]
+    results = _grade_with_progress(submissions, chosen, specs, jobs or default_jobs(), grade_many)
+    if fmt == "gradescope":
+        if len(results) != 1:
+            raise fail("--format gradescope grades one submission (Gradescope runs one per job)")
+        rendered = report.gradescope(results[0])
+    elif fmt == "github":
+        if len(results) != 1:
+            raise fail("--format github grades one submission")
+        rendered = report.github(results[0])
+    elif fmt == "junit":
+        rendered = report.junit(results)
+    else:
+        rendered = "\n\n".join(report.text(r) for r in results)
+    if out:
+        with open(out, "w") as f:
+            f.write(rendered + "\n")
+    else:
+        typer.echo(rendered)
+    if len(results) > 1:
+        _summary(results, out)
+    raise typer.Exit(0 if all(r.full_marks for r in results) else 1)
+
+
+def _grade_with_progress(
+    submissions: list[str], assignment: Any, specs: list[str], jobs: int, grade_many: Any
+) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]grading[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=len(submissions) == 1 or not console.is_terminal,
+    ) as progress:
+        task = progress.add_task(assignment.name, total=len(submissions))
+
+        def done(result: Any) -> None:
+            progress.advance(task)
+            if not console.is_terminal and len(submissions) > 1:
+                console.print(f"graded {result.submission}: {result.score:g}/{result.max_score:g}")
+
+        return grade_many(submissions, assignment, specs, jobs, done)
+
+
+def _summary(results: Any, out: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .grading import report
+
+    table = Table(title="summary")
+    for col in ("submission", "score", "failed scenarios"):
+        table.add_column(col)
+    for r in results:
+        failed = ", ".join(s.name for s in r.scenarios if not s.passed) or (
+            "-" if not r.error else r.error
+        )
+        table.add_row(r.submission, f"{r.score:g}/{r.max_score:g}", failed)
+    Console(stderr=True).print(table)
+    csv_path = (os.path.splitext(out)[0] if out else "scores") + ".csv"
+    with open(csv_path, "w") as f:
+        f.write(report.scores_csv(results))
+    typer.echo(f"scores: {csv_path}", err=True)
+
+
 def _connect(namespace: str, start: bool = False) -> Any:
     from .namespace import NamespaceError, connect
 

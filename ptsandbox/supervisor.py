@@ -90,6 +90,7 @@ class Supervisor:
         self.group_stop_hook: Callable[[Thread, int], None] = lambda t, sig: None
         self.dmesg: list[tuple[float, str, str]] = []
         self.warnings: list[str] = []  # for the user, once (e.g. a shadowed syscall)
+        self.process_limit_hit = False  # set by a grader's process-count limit
         self.task_hooks: list[Callable[[Thread, Thread | None], None]] = []
         self.exit_hooks: list[Callable[[Thread, int], None]] = []
         self.printk_hooks: list[Callable[[float, str, str], None]] = []

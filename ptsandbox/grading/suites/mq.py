@@ -1,0 +1,216 @@
+"""/dev/mq (seeds/mq_readme.txt): the interactive `client` of the original project.
+
+The client takes commands on stdin: /reg NAME, /unr, /msg DEST TEXT, /all TEXT
+are written to the device; /read reads one message; /exit leaves. Students'
+wording differs, so checks look for the message text, and for the client still
+answering after an error, rather than for exact lines.
+"""
+
+from __future__ import annotations
+
+from ...api import Proc
+from ..context import ScenarioContext
+from ..model import Assignment, Program, scenario
+
+PROG = "client"
+
+
+def _clients(ctx: ScenarioContext, *names: str) -> list[Proc]:
+    procs = []
+    for name in names:
+        p = ctx.spawn(PROG, label=name)
+        procs.append(p)
+    for p, name in zip(procs, names, strict=True):
+        p.sendline(f"/reg {name}")
+    want = set(names)
+
+    def registered() -> bool:
+        got = {b["name"] for b in ctx.sandbox.devices["mq"].snapshot()["registered"]}
+        return want <= got
+
+    if not ctx.sandbox.serve_until(registered, ctx.remaining(10)):
+        ctx.fail(f"the clients did not register {sorted(want)} with /reg NAME within 10s", procs[0])
+    return procs
+
+
+def _read(ctx: ScenarioContext, p: Proc, text: str, why: str) -> None:
+    p.sendline("/read")
+    ctx.expect(p, text, why=why)
+
+
+def _alive(ctx: ScenarioContext, p: Proc, name: str) -> None:
+    """The client still serves commands: a message sent to it can be read."""
+    helper = ctx.spawn(PROG, label="probe")
+    helper.sendline("/reg probe")
+    ctx.sandbox.serve_until(
+        lambda: any(
+            b["name"] == "probe" for b in ctx.sandbox.devices["mq"].snapshot()["registered"]
+        ),
+        ctx.remaining(5),
+    )
+    helper.sendline(f"/msg {name} still-there")
+    ctx.sandbox.serve_until(lambda: _queued(ctx, name) > 0, ctx.remaining(5))
+    _read(ctx, p, "still-there", "the client should keep working after an error")
+    helper.sendline("/exit")
+
+
+ERROR_WORDS = ("error", "no such", "not found", "unknown", "fail", "enoent", "eacces", "denied")
+
+
+def _expect_error(ctx: ScenarioContext, p: Proc, start: int, why: str) -> None:
+    """Wait for an error line after `start` (earlier lines may still be arriving)."""
+
+    def said() -> str:
+        return (p.output + p.stderr)[start:].lower()
+
+    ok = ctx.sandbox.serve_until(
+        lambda: any(w in said() for w in ERROR_WORDS) or p.exited, ctx.remaining(5)
+    )
+    ctx.check(not p.exited, f"{why}: an error should not end the client", p)
+    ctx.check(ok, f"{why}: the client should print an error; it printed {said()!r}", p)
+
+
+def _queued(ctx: ScenarioContext, name: str) -> int:
+    for b in ctx.sandbox.devices["mq"].snapshot()["registered"]:
+        if b["name"] == name:
+            return int(b["queued"])
+    return 0
+
+
+def _exit(ctx: ScenarioContext, *procs: Proc) -> None:
+    for p in procs:
+        if not p.exited:
+            p.sendline("/exit")
+    for p in procs:
+        ctx.wait(p, why="after /exit")
+
+
+def unicast(ctx: ScenarioContext) -> None:
+    """/msg reaches its destination with the sender's name."""
+    a, b = _clients(ctx, "alice", "bob")
+    a.sendline("/msg bob hi bob")
+    ctx.sandbox.serve_until(lambda: _queued(ctx, "bob") > 0, ctx.remaining(5))
+    _read(ctx, b, "hi bob", "alice sent /msg bob hi bob")
+    ctx.check("alice" in b.output, "the message should say who sent it (alice)", b)
+    _exit(ctx, a, b)
+
+
+def broadcast(ctx: ScenarioContext) -> None:
+    """/all reaches every other client."""
+    a, b, c = _clients(ctx, "alice", "bob", "carol")
+    c.sendline("/all hello everyone")
+    ctx.sandbox.serve_until(
+        lambda: _queued(ctx, "alice") > 0 and _queued(ctx, "bob") > 0, ctx.remaining(5)
+    )
+    _read(ctx, a, "hello everyone", "carol sent /all")
+    _read(ctx, b, "hello everyone", "carol sent /all")
+    _exit(ctx, a, b, c)
+
+
+def read_empty_queue(ctx: ScenarioContext) -> None:
+    """/read of an empty queue says so and the client goes on."""
+    (a,) = _clients(ctx, "alice")
+    start = len(a.output)
+    a.sendline("/read")
+    ctx.sandbox.serve_until(lambda: len(a.output) > start or a.exited, ctx.remaining(5))
+    ctx.check(not a.exited, "/read of an empty queue should not end the client", a)
+    ctx.check(len(a.output) > start, "/read of an empty queue should print something", a)
+    _alive(ctx, a, "alice")
+    _exit(ctx, a)
+
+
+def unknown_destination(ctx: ScenarioContext) -> None:
+    """An unknown name prints an error and the client goes on."""
+    (a,) = _clients(ctx, "alice")
+    start = len(a.output + a.stderr)
+    a.sendline("/msg nobody are you there")
+    _expect_error(ctx, a, start, "/msg to an unknown name")
+    _alive(ctx, a, "alice")
+    _exit(ctx, a)
+
+
+def overflow_keeps_newest(ctx: ScenarioContext) -> None:
+    """A full queue keeps the newest messages."""
+    a, b = _clients(ctx, "alice", "bob")
+    for i in range(5):
+        a.sendline(f"/msg bob number-{i}")
+    ctx.sandbox.serve_until(
+        lambda: ctx.sandbox.devices["mq"].snapshot()["overwritten"] >= 2, ctx.remaining(5)
+    )
+    for i in (2, 3, 4):
+        _read(ctx, b, f"number-{i}", "QUEUE_LEN=3 after five messages")
+    ctx.check("number-0" not in b.output, "the oldest messages should have been overwritten", b)
+    _exit(ctx, a, b)
+
+
+def unregister(ctx: ScenarioContext) -> None:
+    """After /unr, messages to that name fail."""
+    a, b = _clients(ctx, "alice", "bob")
+    b.sendline("/unr")
+    ctx.sandbox.serve_until(
+        lambda: (
+            _queued(ctx, "bob") == 0
+            and not any(
+                r["name"] == "bob" for r in ctx.sandbox.devices["mq"].snapshot()["registered"]
+            )
+        ),
+        ctx.remaining(5),
+    )
+    start = len(a.output + a.stderr)
+    a.sendline("/msg bob are you gone")
+    _expect_error(ctx, a, start, "/msg to a name that unregistered")
+    _exit(ctx, a, b)
+
+
+def exit_closes_device(ctx: ScenarioContext) -> None:
+    """/exit exits 0 and closes the device (trace)."""
+    (a,) = _clients(ctx, "alice")
+    a.sendline("/exit")
+    code = ctx.wait(a, why="/exit")
+    ctx.check(code == 0, f"/exit should exit 0, exited {code}")
+    ctx.check(bool(ctx.events(a, "close")), "the client should close() /dev/mq on /exit", a)
+
+
+def no_busy_poll(ctx: ScenarioContext) -> None:
+    """An idle client does not keep reading."""
+    (a,) = _clients(ctx, "alice")
+    ctx.serve(0.3)
+    before = len(ctx.events(a, "read"))
+    ctx.serve(1.0)
+    reads = len(ctx.events(a, "read")) - before
+    ctx.check(
+        reads <= 5,
+        f"an idle client should not keep reading the device: {reads} reads in one idle second",
+        a,
+    )
+    _exit(ctx, a)
+
+
+def long_message(ctx: ScenarioContext) -> None:
+    """A 200-character message arrives intact."""
+    a, b = _clients(ctx, "alice", "bob")
+    text = "".join(chr(ord("a") + i % 26) for i in range(200))
+    a.sendline(f"/msg bob {text}")
+    ctx.sandbox.serve_until(lambda: _queued(ctx, "bob") > 0, ctx.remaining(5))
+    _read(ctx, b, text, "a 200-character message")
+    _exit(ctx, a, b)
+
+
+ASSIGNMENT = Assignment(
+    name="mq",
+    title="Messaging through /dev/mq",
+    programs=(Program(PROG, "client.c"),),
+    devices=("mq,QUEUE_LEN=3",),
+    module_sources=("mq_driver.c",),
+    scenarios=(
+        scenario(15, unicast, (PROG,)),
+        scenario(10, broadcast, (PROG,)),
+        scenario(10, read_empty_queue, (PROG,)),
+        scenario(10, unknown_destination, (PROG,)),
+        scenario(10, overflow_keeps_newest, (PROG,)),
+        scenario(5, unregister, (PROG,)),
+        scenario(10, exit_closes_device, (PROG,)),
+        scenario(10, no_busy_poll, (PROG,)),
+        scenario(5, long_message, (PROG,)),
+    ),
+)
