@@ -171,9 +171,12 @@ class Proc:
     def exit_code(self) -> int | None:
         return None if self.status is None else exit_code_of(self.status)
 
-    def wait(self, timeout: float = DEFAULT_TIMEOUT) -> int:
-        """Wait for the program to end and its output to be read; return the exit code."""
-        self.close_stdin()
+    def wait(self, timeout: float = DEFAULT_TIMEOUT, close_stdin: bool = True) -> int:
+        """Wait for the program to end and its output to be read; return the exit code.
+
+        Closes its stdin first (end of input) unless `close_stdin` is false."""
+        if close_stdin:
+            self.close_stdin()
         ok = self.sandbox.serve_until(lambda: self.exited and not self._open_fds, timeout)
         if not ok:
             raise ExpectTimeout(f"{self.argv[0]} did not exit within {timeout}s: {self.output!r}")
@@ -208,10 +211,15 @@ class Proc:
 class Sandbox:
     """A private supervisor with its own devices (default: the built-in ones)."""
 
-    def __init__(self, devices: Iterable[Device] | None = None, trace: bool = True) -> None:
+    def __init__(
+        self,
+        devices: Iterable[Device] | None = None,
+        trace: bool = True,
+        process_limit: int | None = None,
+    ) -> None:
         if devices is None:
             devices = [cls() for cls in BUILTIN.values()]
-        self.sup = Supervisor(devices)
+        self.sup = Supervisor(devices, process_limit=process_limit)
         self.procs: list[Proc] = []
         if trace:
             self.sup.syscalls.events = []

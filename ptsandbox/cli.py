@@ -271,6 +271,20 @@ def grade(
     raise typer.Exit(0 if all(r.full_marks for r in results) else 1)
 
 
+@app.command("grade-worker", hidden=True)
+def grade_worker(
+    submission: str,
+    assignment: str,
+    device: Annotated[list[str] | None, typer.Option("--device", "-d")] = None,
+) -> None:
+    """Grade one submission and print its result as JSON (used by `grade`)."""
+    from .grading.runner import grade_submission
+    from .grading.suites import ASSIGNMENTS
+
+    result = grade_submission(submission, ASSIGNMENTS[assignment], device or [])
+    typer.echo(json.dumps(result.to_dict()))
+
+
 def _grade_with_progress(
     submissions: list[str], assignment: Any, specs: list[str], jobs: int, grade_many: Any
 ) -> Any:

@@ -8,6 +8,7 @@ the last tracee reference is gone: release). Nothing sleeps or polls.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import select
@@ -21,8 +22,8 @@ from typing import Any
 from . import seccomp
 from .devices.base import Device
 from .syscalls import Syscalls
-from .sysnr import NAMES
-from .tracer import Outcome, SpawnSpec, Thread, Tracer
+from .sysnr import NAMES, NR
+from .tracer import ALLOW, Outcome, SpawnSpec, Thread, Tracer, read_memory
 from .vfs import OpenFile, Vfs
 
 log = logging.getLogger("ptsandbox.supervisor")
@@ -70,7 +71,7 @@ class Program:
 class Supervisor:
     """Owns devices and traces programs; `run_loop` serves them until they end."""
 
-    def __init__(self, devices: Iterable[Device] = ()) -> None:
+    def __init__(self, devices: Iterable[Device] = (), process_limit: int | None = None) -> None:
         self.devices: dict[str, Device] = {}
         self.vfs = Vfs()
         self.tracer = Tracer(self)
@@ -90,12 +91,14 @@ class Supervisor:
         self.group_stop_hook: Callable[[Thread, int], None] = lambda t, sig: None
         self.dmesg: list[tuple[float, str, str]] = []
         self.warnings: list[str] = []  # for the user, once (e.g. a shadowed syscall)
-        self.process_limit_hit = False  # set by a grader's process-count limit
+        self.process_limit_hit = False  # a fork was refused by the process limit
         self.task_hooks: list[Callable[[Thread, Thread | None], None]] = []
         self.exit_hooks: list[Callable[[Thread, int], None]] = []
         self.printk_hooks: list[Callable[[float, str, str], None]] = []
         for d in devices:
             self.load(d)
+        if process_limit is not None:
+            self._limit_processes(process_limit)
 
     # -- devices -------------------------------------------------------------------
 
@@ -129,6 +132,33 @@ class Supervisor:
         log.debug("%s: %s", name, line)
         for hook in self.printk_hooks:
             hook(when, name, line)
+
+    def _limit_processes(self, limit: int) -> None:
+        """Refuse a new process beyond `limit` live traced ones with EAGAIN, at the
+        fork itself (RLIMIT_NPROC does not bind root, and killing a growing tree
+        races its forks). Threads are not counted."""
+        clone_thread = 0x10000
+
+        def guard(thread: Thread, args: tuple[int, ...], nr: int) -> Any:
+            if nr == NR["clone"] and args[0] & clone_thread:
+                return ALLOW
+            if nr == NR["clone3"]:
+                try:
+                    flags = int.from_bytes(read_memory(thread.tid, args[0], 8), "little")
+                except OSError:
+                    return ALLOW  # the kernel answers EFAULT
+                if flags & clone_thread:
+                    return ALLOW
+            if len({t.tgid for t in self.tracer.threads.values()}) >= limit:
+                self.process_limit_hit = True
+                return -errno.EAGAIN
+            return ALLOW
+
+        def guard_for(nr: int) -> Callable[[Thread, tuple[int, ...]], Any]:
+            return lambda t, a: guard(t, a, nr)
+
+        for name in ("fork", "vfork", "clone", "clone3"):
+            self.syscalls.extra[NR[name]] = guard_for(NR[name])
 
     def unload(self, device: Device) -> None:
         """rmmod: the caller has checked that no file of it is open."""
@@ -183,13 +213,18 @@ class Supervisor:
         return True
 
     def step(self, timeout: float | None) -> None:
-        for key, _ in self.sel.select(timeout):
+        backlog = self.tracer.more_pending
+        dispatched = False
+        for key, _ in self.sel.select(0 if backlog else timeout):
             if key.data is None:
                 self.tracer.dispatch()
+                dispatched = True
             elif key.data is self.ends:
                 self.drain_releases()
             else:
                 key.data(key.fd)
+        if backlog and not dispatched:
+            self.tracer.dispatch()
         self.vfs.sync_readiness()
 
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None:
@@ -235,10 +270,11 @@ class Supervisor:
         self.tracer.kill_all()
 
     def close(self) -> None:
+        """Kill every tracee (including ones not met yet) and release everything."""
         self.kill_all()
-        deadline = time.monotonic() + 5
-        while self.running() and time.monotonic() < deadline:
-            self.step(0.1)
+        if not self.tracer.reap_all(timeout=10):
+            log.warning("some traced processes did not die within 10s")
+        self.drain_releases()
         self.vfs.close()
         self.sel.close()
         self.ends.close()

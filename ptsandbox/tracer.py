@@ -32,6 +32,7 @@ import os
 import select
 import signal
 import struct
+import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -376,6 +377,8 @@ class Tracer:
         self.threads: dict[int, Thread] = {}
         self.sigfd = _signalfd_sigchld()
         self.stops = 0  # seccomp stops handled (for --stats)
+        self.killing = False  # shutting down: every tracee met from now on is killed
+        self.more_pending = False  # dispatch() stopped with stops still queued
         self._info = ctypes.create_string_buffer(88)
         self._mask = ctypes.c_uint64()
 
@@ -437,21 +440,33 @@ class Tracer:
 
     # -- event loop ------------------------------------------------------------
 
-    def dispatch(self) -> None:
-        """Handle every stop the kernel has queued for us (call on SIGCHLD)."""
+    def dispatch(self, budget: int = 512) -> bool:
+        """Handle the stops the kernel has queued for us (call on SIGCHLD).
+
+        Handles at most `budget` of them, so that a storm of stops (a fork bomb
+        retrying refused forks) cannot keep the caller from its timers; then
+        `more_pending` says to call again at once (SIGCHLDs coalesce: no new
+        signal may come for stops already queued). Returns False once no tracee
+        (and no child) is left at all (ECHILD)."""
         try:
             while os.read(self.sigfd, 128 * 16):
                 pass
         except BlockingIOError:
             pass
-        while True:
+        self.more_pending = False
+        for _ in range(budget):
             try:
                 tid, status = os.waitpid(-1, os.WNOHANG | _WALL)
             except ChildProcessError:
-                return
+                return False
             if tid == 0:
-                return
+                return True
+            if self.killing and tid not in self.threads and os.WIFSTOPPED(status):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(tid, signal.SIGKILL)  # a child we had not met yet
             self._on_wait_status(tid, status)
+        self.more_pending = True
+        return True
 
     def _thread(self, tid: int) -> Thread:
         t = self.threads.get(tid)
@@ -740,9 +755,23 @@ class Tracer:
             t.pidfd = -1
 
     def kill_all(self) -> None:
+        """SIGKILL every tracee, including children whose first stop is still queued."""
+        self.killing = True
         for tid in list(self.threads):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(tid, signal.SIGKILL)
+
+    def reap_all(self, timeout: float) -> bool:
+        """After kill_all: handle events until no tracee is left (True) or the timeout."""
+        deadline = time.monotonic() + timeout
+        while self.dispatch():
+            self.kill_all()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if not self.more_pending:
+                select.select([self.sigfd], [], [], min(left, 0.1))
+        return True
 
 
 def pidfd_open(tid: int) -> int:

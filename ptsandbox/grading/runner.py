@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
-import multiprocessing
+import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -13,7 +15,6 @@ from pathlib import Path
 
 from ..api import ExpectTimeout, Sandbox
 from ..devices import build_devices, parse_device_spec
-from ..tracer import Thread
 from .build import SubmissionError, build, fresh_dir, unpack
 from .context import ScenarioContext
 from .model import Assignment, Scenario, ScenarioFailed, ScenarioResult, SubmissionResult
@@ -57,21 +58,22 @@ def _run_scenario(
 ) -> ScenarioResult:
     start = time.monotonic()
     message, passed = "", False
-    with Sandbox(build_devices(specs, builtins=False)) as sb:
-        limit = scenario.limits.processes
-
-        def count_processes(thread: Thread, parent: Thread | None) -> None:
-            tgids = {t.tgid for t in sb.sup.tracer.threads.values()}
-            if len(tgids) > limit and not sb.sup.process_limit_hit:
-                sb.sup.process_limit_hit = True
-                sb.sup.kill_all()
-
-        sb.sup.task_hooks.append(count_processes)
+    broken = [p for p in scenario.programs if p in built.failures]  # type: ignore[attr-defined]
+    if broken:
+        message = "\n".join(
+            f"{p} could not be built:\n{built.failures[p]}"  # type: ignore[attr-defined]
+            for p in broken
+        )
+        return ScenarioResult(
+            scenario.name, scenario.description, 0.0, scenario.points, False, message
+        )
+    limit = scenario.limits.processes
+    with Sandbox(build_devices(specs, builtins=False), process_limit=limit) as sb:
         ctx = ScenarioContext(sb, built, scenario.limits, workdir)  # type: ignore[arg-type]
         try:
             scenario.run(ctx)
             if sb.sup.process_limit_hit:
-                raise ScenarioFailed(f"more than {limit} processes at once: stopped")
+                raise ScenarioFailed(f"tried to run more than {limit} processes at once")
             passed = True
         except ScenarioFailed as e:
             message = str(e)
@@ -91,13 +93,6 @@ def _run_scenario(
     )
 
 
-def _grade_one(args: tuple[str, str, tuple[str, ...]]) -> dict[str, object]:
-    from .suites import ASSIGNMENTS
-
-    path, name, specs = args
-    return grade_submission(path, ASSIGNMENTS[name], specs).to_dict()
-
-
 def grade_many(
     paths: Sequence[str],
     assignment: Assignment,
@@ -105,25 +100,29 @@ def grade_many(
     jobs: int,
     on_done: Callable[[SubmissionResult], None] = lambda r: None,
 ) -> list[SubmissionResult]:
-    """Grade in parallel (one process per submission at a time, `jobs` at once)."""
-    if jobs <= 1 or len(paths) == 1:
-        results = []
-        for p in paths:
-            r = grade_submission(p, assignment, device_specs)
-            on_done(r)
-            results.append(r)
-        return results
-    ctx = multiprocessing.get_context("spawn")
-    by_path: dict[str, SubmissionResult] = {}
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = {
-            pool.submit(_grade_one, (p, assignment.name, tuple(device_specs))): p for p in paths
-        }
+    """Grade `jobs` submissions at a time, each in a worker process of its own
+    (`ptsandbox grade-worker`), so one submission cannot disturb another."""
+    results: dict[str, SubmissionResult] = {}
+
+    def work(path: str) -> SubmissionResult:
+        argv = [sys.executable, "-m", "ptsandbox", "grade-worker", path, assignment.name]
+        for spec in device_specs:
+            argv += ["--device", spec]
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        try:
+            return SubmissionResult.from_dict(json.loads(proc.stdout))
+        except ValueError:
+            failed = SubmissionResult(path, assignment.name)
+            failed.error = f"the grading worker failed: {proc.stderr.strip()[-500:]}"
+            return failed
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(work, p): p for p in paths}
         for future in concurrent.futures.as_completed(futures):
-            r = SubmissionResult.from_dict(future.result())  # type: ignore[arg-type]
-            by_path[futures[future]] = r
-            on_done(r)
-    return [by_path[p] for p in paths]
+            result = future.result()
+            results[futures[future]] = result
+            on_done(result)
+    return [results[p] for p in paths]
 
 
 def default_jobs() -> int:

@@ -62,7 +62,7 @@ def bye_leaves_the_room(ctx: ScenarioContext) -> None:
     """Bye! exits 0 and the others see NAME left."""
     p1, p2, p3 = _join(ctx, "P1", "P2", "P3")
     p1.sendline("Bye!")
-    code = ctx.wait(p1, timeout=5, why="P1 typed Bye!")
+    code = ctx.wait(p1, timeout=5, why="P1 typed Bye!", close_stdin=False)
     ctx.check(code == 0, f"joinchat should exit 0 after Bye!, it exited {code}")
     ctx.expect(p2, "P1 left", why="P1 typed Bye!")
     ctx.expect(p3, "P1 left", why="P1 typed Bye!")
@@ -112,7 +112,7 @@ def closes_the_device(ctx: ScenarioContext) -> None:
     """Bye! closes the device (trace)."""
     p1, p2 = _join(ctx, "P1", "P2")
     p1.sendline("Bye!")
-    ctx.wait(p1, why="P1 typed Bye!")
+    ctx.wait(p1, why="P1 typed Bye!", close_stdin=False)
     closes = [e for e in ctx.events(p1, "close") if "/dev/chatroom" in e.args]
     ctx.check(bool(closes), "joinchat should close() the device before exiting on Bye!", p1)
     _bye(ctx, p2)

@@ -166,7 +166,7 @@ def exit_closes_device(ctx: ScenarioContext) -> None:
     """/exit exits 0 and closes the device (trace)."""
     (a,) = _clients(ctx, "alice")
     a.sendline("/exit")
-    code = ctx.wait(a, why="/exit")
+    code = ctx.wait(a, why="/exit", close_stdin=False)
     ctx.check(code == 0, f"/exit should exit 0, exited {code}")
     ctx.check(bool(ctx.events(a, "close")), "the client should close() /dev/mq on /exit", a)
 

@@ -1,0 +1,188 @@
+"""The grader, proved on fixture submissions: the good ones score 100%, every
+buggy one loses exactly what its README says it should."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests/fixtures/submissions"
+
+# broken fixtures make scenarios wait for what never comes: shorten those waits
+os.environ.setdefault("PTSANDBOX_GRADE_TIME_SCALE", "0.35")
+
+from ptsandbox.grading import report  # noqa: E402
+from ptsandbox.grading.model import SubmissionResult  # noqa: E402
+from ptsandbox.grading.runner import grade_many  # noqa: E402
+from ptsandbox.grading.suites import ASSIGNMENTS  # noqa: E402
+
+_results: dict[str, dict[str, SubmissionResult]] = {}
+
+
+def graded(assignment: str) -> dict[str, SubmissionResult]:
+    """Every fixture submission of an assignment, graded once per test session."""
+    if assignment not in _results:
+        folders = sorted(p for p in (FIXTURES / assignment).iterdir() if p.is_dir())
+        results = grade_many([str(p) for p in folders], ASSIGNMENTS[assignment], (), jobs=2)
+        _results[assignment] = {Path(r.submission).name: r for r in results}
+    return _results[assignment]
+
+
+def expected_failures(readme: str, assignment: str) -> set[str]:
+    """Scenario names the README says fail: those in the clause after 'fails'."""
+    names = {s.name for s in ASSIGNMENTS[assignment].scenarios}
+    failing: set[str] = set()
+    for clause in re.findall(r"\bfails ([^;()]*)", readme):
+        failing |= {n for n in re.findall(r"\w+", clause) if n in names}
+    return failing
+
+
+CASES = [
+    (a.name, p.name)
+    for a in (FIXTURES / n for n in sorted(ASSIGNMENTS))
+    if a.is_dir()
+    for p in sorted(a.iterdir())
+    if p.is_dir()
+]
+
+
+@pytest.mark.parametrize("assignment, variant", CASES, ids=[f"{a}/{v}" for a, v in CASES])
+def test_fixture_scores_as_its_readme_says(assignment: str, variant: str) -> None:
+    result = graded(assignment)[variant]
+    readme = (FIXTURES / assignment / variant / "README.txt").read_text()
+    failed = {s.name for s in result.scenarios if not s.passed}
+    detail = report.text(result)
+    if variant == "good":
+        assert result.full_marks, detail
+        return
+    assert not result.full_marks, detail
+    if variant == "compile_error":
+        broken = {line.split(":")[0] for line in result.build_log if "compile error" in line}
+        needs = {s.name: s.programs for s in ASSIGNMENTS[assignment].scenarios}
+        assert broken, detail
+        for s in result.scenarios:
+            if broken & set(needs[s.name]):  # a scenario that needs the broken program
+                assert not s.passed and "could not be built" in s.message, detail
+                assert "error:" in s.message  # gcc's own words
+        return
+    must_fail = expected_failures(readme, assignment)
+    assert must_fail, f"{variant}/README.txt names no failing scenario"
+    assert must_fail <= failed, detail
+
+
+def test_every_assignment_has_eight_scenarios_and_six_buggy_fixtures() -> None:
+    for name, assignment in ASSIGNMENTS.items():
+        assert len(assignment.scenarios) >= 8, name
+        variants = [p.name for p in (FIXTURES / name).iterdir() if p.is_dir()]
+        assert "good" in variants and len(variants) >= 7, (name, variants)
+
+
+def test_failure_messages_say_what_was_expected_and_show_the_trace() -> None:
+    busy = graded("chatroom")["busy_poll"]
+    [idle] = [s for s in busy.scenarios if s.name == "idle_client_blocks_in_read"]
+    assert "should sleep in read()" in idle.message
+    assert "EAGAIN" in idle.message  # the trace excerpt
+
+
+def test_gradescope_junit_and_github_outputs() -> None:
+    result = graded("chatroom")["no_close"]
+    gs = json.loads(report.gradescope(result))
+    assert gs["score"] == result.score
+    assert {t["status"] for t in gs["tests"]} == {"passed", "failed"}
+    assert all(
+        {"name", "score", "max_score", "status", "output", "visibility"} <= set(t)
+        for t in gs["tests"]
+    )
+    suites = ET.fromstring(report.junit([result]))
+    failures = suites.findall(".//failure")
+    assert [f.getparent() if hasattr(f, "getparent") else None for f in failures]
+    assert len(failures) == sum(not s.passed for s in result.scenarios)
+    gh = json.loads(report.github(result))
+    assert gh["status"] == "fail" and gh["max_score"] == result.max_score
+    csv = report.scores_csv([result])
+    assert csv.splitlines()[0].startswith("submission,score,max_score,")
+
+
+def test_cli_grades_a_zip_and_exits_non_zero_unless_full_marks(tmp_path: Path) -> None:
+    good = FIXTURES / "message-slot" / "good"
+    archive = tmp_path / "student.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in good.iterdir():
+            z.write(f, f"ex5_012345678/{f.name}")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = tmp_path / "results.json"
+    r = subprocess.run(
+        [sys.executable, "-m", "ptsandbox", "grade", str(archive), "-a", "message-slot",
+         "--format", "gradescope", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["score"] == ASSIGNMENTS["message-slot"].max_score
+    broken = FIXTURES / "message-slot" / "no_close"
+    r = subprocess.run(
+        [sys.executable, "-m", "ptsandbox", "grade", str(broken), "-a", "message-slot"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert r.returncode == 1 and "FAIL closes_device" in r.stdout
+
+
+def test_makefile_with_client_targets_is_used(tmp_path: Path) -> None:
+    result = graded("chatroom")["good"]
+    assert any("built by the submission's Makefile" in line for line in result.build_log), (
+        result.build_log
+    )
+    assert any("module source is not built" in line for line in result.build_log)
+
+
+def test_user_errors_are_one_line(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for args, words in (
+        (["grade", str(tmp_path / "missing"), "-a", "chatroom"], "no such folder"),
+        (["grade", str(tmp_path), "-a", "nosuch"], "no assignment"),
+        (["grade", str(tmp_path), "-a", "chatroom", "--format", "pdf"], "--format"),
+        (["grade", str(tmp_path), "-a", "chatroom", "-d", "chatroom,queue_len=0"], "minimum"),
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "ptsandbox", *args], capture_output=True, text=True,
+            timeout=60, env=env,
+        )  # fmt: skip
+        assert r.returncode == 2, (args, r.stderr)
+        assert words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_fork_bomb_and_a_flood_lose_only_their_scenario(tmp_path: Path) -> None:
+    sub = tmp_path / "evil"
+    shutil.copytree(FIXTURES / "message-slot" / "good", sub)
+    sender = (sub / "message_sender.c").read_text()
+    evil = sender.replace(
+        "int main(int argc, char *argv[])",
+        'static void evil(void) { if (getenv("EVIL_NEVER")) return; }\n'
+        "int main(int argc, char *argv[])",
+    )
+    (sub / "message_sender.c").write_text(evil)
+    reader = (sub / "message_reader.c").read_text()
+    flood = reader.replace(
+        "int main(int argc, char *argv[])",
+        "#include <unistd.h>\nint main(int argc, char *argv[]) {\n"
+        "  if (argc > 1 && argv[1][0] == '7') { for (;;) fork(); }\n"
+        "  if (argc > 1 && argv[1][0] == '2') { for (;;) printf(\"flood flood flood\\n\"); }\n"
+        "  return real_main(argc, argv);\n}\nint real_main(int argc, char *argv[])",
+    )
+    (sub / "message_reader.c").write_text("int real_main(int argc, char *argv[]);\n" + flood)
+    [result] = grade_many([str(sub)], ASSIGNMENTS["message-slot"], (), jobs=1)
+    by = {s.name: s for s in result.scenarios}
+    assert not by["invalid_channel_reader_fails"].passed  # reader 7: fork bomb
+    assert "processes" in by["invalid_channel_reader_fails"].message
+    assert not by["overwrite"].passed  # reader 2: floods its output
+    assert "KiB" in by["overwrite"].message
+    assert by["send_then_read"].passed  # the rest is graded as usual
