@@ -92,7 +92,7 @@ def run_in_namespace(
     from . import seccomp
     from .devices import absolute_spec
     from .namespace import NamespaceError, connect
-    from .tracer import SpawnSpec, child_after_fork
+    from .tracer import SpawnSpec, fork_waiting
 
     try:
         executable = find_program(argv[0])
@@ -106,16 +106,8 @@ def run_in_namespace(
     except NamespaceError as e:
         print(f"ptsandbox: {e}", file=sys.stderr)
         return 2
-    go_r, go_w = os.pipe()
-    err_r, err_w = os.pipe2(os.O_CLOEXEC)
     spec = SpawnSpec(argv=argv, executable=executable, ptracer=conn.server_pid)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        os.close(go_w)
-        os.close(err_r)
-        child_after_fork(spec, go_r, err_w)
-    os.close(go_r)
-    os.close(err_w)
+    pid, go_w, err_r = fork_waiting(spec)
     old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
     try:
         if os.read(err_r, 1) != b"R":

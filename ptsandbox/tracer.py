@@ -360,6 +360,21 @@ def child_after_fork(spec: SpawnSpec, go_r: int, err_w: int) -> None:
         os._exit(127)
 
 
+def fork_waiting(spec: SpawnSpec) -> tuple[int, int, int]:
+    """Fork a child that waits on a pipe to be seized before it installs the filter
+    and execs. Returns (pid, the go pipe's write end, the error pipe's read end)."""
+    go_r, go_w = os.pipe()
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        os.close(go_w)
+        os.close(err_r)
+        child_after_fork(spec, go_r, err_w)
+    os.close(go_r)
+    os.close(err_w)
+    return pid, go_w, err_r
+
+
 # --------------------------------------------------------------------------
 # The tracer
 
@@ -394,15 +409,7 @@ class Tracer:
 
     def spawn(self, spec: SpawnSpec) -> int:
         """Fork, seize the child, let it install the filter and exec. Returns its pid."""
-        go_r, go_w = os.pipe()
-        err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child
-            os.close(go_w)
-            os.close(err_r)
-            child_after_fork(spec, go_r, err_w)
-        os.close(go_r)
-        os.close(err_w)
+        pid, go_w, err_r = fork_waiting(spec)
         try:
             ptrace(PTRACE_SEIZE, pid, 0, self.OPTIONS)
         except OSError:
