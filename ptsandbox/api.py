@@ -40,6 +40,7 @@ class Proc:
     def __init__(self, sandbox: Sandbox, argv: Sequence[str], stdin: bytes | None, **kw: Any):
         self.sandbox = sandbox
         self.argv = list(argv)
+        self.trace_start = len(sandbox.trace)  # its calls are recorded after this index
         in_r, self._in_w = os.pipe2(os.O_CLOEXEC)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
@@ -81,6 +82,11 @@ class Proc:
             self.sandbox.sup.remove_reader(fd)
             os.close(fd)
             del self._open_fds[fd]
+
+    def drain(self) -> None:
+        """Read whatever the program has written so far (without waiting)."""
+        for fd in list(self._open_fds):
+            self._on_readable(fd)
 
     @property
     def output(self) -> str:
@@ -223,6 +229,21 @@ class Sandbox:
         self.procs: list[Proc] = []
         if trace:
             self.sup.syscalls.events = []
+            self.sup.syscalls.event_hooks.append(self._mark_output)
+        # output position of each program when each of its calls was recorded
+        self.output_marks: dict[int, int] = {}
+
+    def _mark_output(self, event: TraceEvent) -> None:
+        """Record how much the caller had printed when this call happened (its
+        stdout is read up to now first: what it printed before the call is in)."""
+        for p in self.procs:
+            if p.pid == event.pid:
+                p.drain()
+                self.output_marks[id(event)] = len(p.output)
+
+    def output_at(self, event: TraceEvent) -> int:
+        """The caller's stdout length when `event` happened (see Proc.output)."""
+        return self.output_marks.get(id(event), 0)
 
     @property
     def trace(self) -> list[TraceEvent]:

@@ -260,6 +260,7 @@ class Syscalls:
         self.extra: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
         self.trace: Callable[[Thread, str], None] | None = None  # strace-style lines
         self.events: list[TraceEvent] | None = None  # records, when asked for
+        self.event_hooks: list[Callable[[TraceEvent], None]] = []
         self.on_call: Callable[[Thread, str], None] | None = None  # per-stop accounting
         self._table: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
         for name in seccomp.FD_SYSCALLS:
@@ -341,6 +342,8 @@ class Syscalls:
             name, _, rest = call.partition("(")
             event = TraceEvent(time.monotonic(), t.tgid, t.tid, name, rest[:-1], value)
             self.events.append(event)
+            for hook in self.event_hooks:
+                hook(event)
 
     def _fdname(self, fd: int, f: OpenFile) -> str:
         return f"{fd}<{f.path}>"
