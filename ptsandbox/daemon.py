@@ -34,7 +34,7 @@ from typing import Any
 from .devices import Device, ParamError, UnknownDevice, build_devices, parse_device_spec, resolve
 from .namespace import socket_path
 from .supervisor import Supervisor
-from .tracer import Thread
+from .tracer import PTRACE_FORBIDDEN, Thread
 
 log = logging.getLogger("ptsandbox.daemon")
 
@@ -236,6 +236,8 @@ class Daemon:
             try:
                 self.sup.tracer.attach(pid)
             except OSError as e:
+                if e.errno == errno.EPERM:
+                    raise RequestError(PTRACE_FORBIDDEN) from None
                 raise RequestError(f"cannot attach to {pid}: {e.strerror}") from None
         self.sup.register_program(pid, list(r.get("argv", [])))
         self.session_of[pid] = pid

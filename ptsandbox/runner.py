@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from .supervisor import ProgramNotFound, Supervisor, exit_code_of, find_program
-from .tracer import Thread
+from .tracer import Thread, TracerError
 
 
 def run_program(
@@ -47,6 +47,9 @@ def run_program(
         except ProgramNotFound as e:
             print(f"ptsandbox: {e}", file=sys.stderr)
             return e.exit_code
+        except TracerError as e:
+            print(f"ptsandbox: {e}", file=sys.stderr)
+            return 126
         except OSError as e:
             print(f"ptsandbox: {argv[0]}: {e.strerror}", file=sys.stderr)
             return 126

@@ -102,6 +102,13 @@ class TracerError(Exception):
     """A ptrace call failed in a way that is not "the tracee is gone"."""
 
 
+PTRACE_FORBIDDEN = (
+    "ptrace is not permitted here (a container's seccomp profile, or Yama ptrace_scope=3?): "
+    "run the container with --cap-add SYS_PTRACE --security-opt seccomp=unconfined "
+    "(Docker/Podman), or set kernel.yama.ptrace_scope to 1 or lower"
+)
+
+
 def _check(ret: int, what: str) -> int:
     if ret == -1:
         e = ctypes.get_errno()
@@ -412,9 +419,11 @@ class Tracer:
         pid, go_w, err_r = fork_waiting(spec)
         try:
             ptrace(PTRACE_SEIZE, pid, 0, self.OPTIONS)
-        except OSError:
+        except OSError as e:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+            if e.errno in (errno.EPERM, errno.ENOSYS):
+                raise TracerError(PTRACE_FORBIDDEN) from None
             raise
         t = Thread(pid, pid, started=True)
         self.threads[pid] = t

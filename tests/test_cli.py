@@ -152,3 +152,33 @@ def test_missing_gcc_is_one_line_for_the_demo() -> None:
     )  # fmt: skip
     assert r.returncode == 1
     assert "gcc not found" in r.stderr and "Traceback" not in r.stderr
+
+
+FORBID_PTRACE = """
+import ctypes, os, struct, sys
+from ptsandbox.seccomp import _Asm, RET_ALLOW, RET_ERRNO
+a = _Asm()
+a.ld(0)
+a.jeq(101, 0, "allow")  # ptrace, as a container's default seccomp profile refuses it
+a.ret(RET_ERRNO | 1)
+a.label("allow")
+a.ret(RET_ALLOW)
+prog = a.assemble()
+buf = ctypes.create_string_buffer(prog, len(prog))
+fprog = struct.pack("HxxxxxxQ", len(prog) // 8, ctypes.addressof(buf))
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(38, 1, 0, 0, 0)
+assert libc.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0) == 0
+os.execv(sys.executable, [sys.executable, "-m", "ptsandbox", *sys.argv[1:]])
+"""
+
+
+def test_a_container_that_forbids_ptrace_is_named_in_one_line() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run(
+        [sys.executable, "-c", FORBID_PTRACE, "run", "--private", "true"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert r.returncode == 126, r.stderr
+    assert "ptrace is not permitted here" in r.stderr and "SYS_PTRACE" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

@@ -176,6 +176,7 @@ def test_a_fork_bomb_and_a_flood_lose_only_their_scenario(tmp_path: Path) -> Non
         "#include <unistd.h>\nint main(int argc, char *argv[]) {\n"
         "  if (argc > 1 && argv[1][0] == '7') { for (;;) fork(); }\n"
         "  if (argc > 1 && argv[1][0] == '2') { for (;;) printf(\"flood flood flood\\n\"); }\n"
+        "  if (argc > 1 && argv[1][0] == '3') { for (;;) {} }\n"
         "  return real_main(argc, argv);\n}\nint real_main(int argc, char *argv[])",
     )
     (sub / "message_reader.c").write_text("int real_main(int argc, char *argv[]);\n" + flood)
@@ -185,4 +186,31 @@ def test_a_fork_bomb_and_a_flood_lose_only_their_scenario(tmp_path: Path) -> Non
     assert "processes" in by["invalid_channel_reader_fails"].message
     assert not by["overwrite"].passed  # reader 2: floods its output
     assert "KiB" in by["overwrite"].message
+    assert not by["channels_are_independent"].passed  # reader 3: spins forever
+    assert "did not exit within" in by["channels_are_independent"].message
     assert by["send_then_read"].passed  # the rest is graded as usual
+
+
+def test_twenty_copies_with_two_jobs_give_progress_summary_and_csv(tmp_path: Path) -> None:
+    import pexpect
+
+    copies = []
+    for i in range(20):
+        dst = tmp_path / f"student{i:02d}"
+        shutil.copytree(FIXTURES / "message-slot" / "good", dst)
+        copies.append(str(dst))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = tmp_path / "class.txt"
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "ptsandbox", "grade", *copies, "-a", "message-slot", "-j", "2", "-o", str(out)],
+        env=env, encoding="utf-8", timeout=600, dimensions=(50, 160),
+    )  # fmt: skip
+    child.expect("grading")  # the progress bar (on a terminal)
+    child.expect("summary")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0  # all full marks
+    rows = (tmp_path / "class.csv").read_text().splitlines()
+    assert len(rows) == 21 and rows[0].startswith("submission,score,max_score")
+    assert all(",80,80," in row for row in rows[1:])

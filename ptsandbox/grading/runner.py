@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..api import ExpectTimeout, Sandbox
 from ..devices import build_devices, parse_device_spec
+from ..tracer import TracerError
 from .build import SubmissionError, build, fresh_dir, unpack
 from .context import ScenarioContext
 from .model import Assignment, Scenario, ScenarioFailed, ScenarioResult, SubmissionResult
@@ -78,6 +79,8 @@ def _run_scenario(
         except ScenarioFailed as e:
             message = str(e)
         except ExpectTimeout as e:
+            message = str(e)
+        except TracerError as e:
             message = str(e)
         except Exception:  # a grader bug must not cost the student points silently
             message = "grader error (please report):\n" + traceback.format_exc(limit=5)
