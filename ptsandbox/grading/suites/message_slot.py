@@ -115,7 +115,7 @@ def channel_set_before_write(ctx: ScenarioContext, *args: str) -> Proc:
     return p
 
 
-def seed_channel_before_write(ctx: ScenarioContext) -> None:
+def seed_channel_set_before_write(ctx: ScenarioContext) -> None:
     """The sender sets the channel before writing (trace)."""
     _node(ctx, SEED_NODE)
     channel_set_before_write(ctx, "1", "ordered")
@@ -238,7 +238,7 @@ SEED = Assignment(
         scenario(10, seed_invalid_channel_sender_fails, (SEND,)),
         scenario(5, seed_invalid_channel_reader_fails, (READ,)),
         scenario(5, seed_usage_errors, (SEND, READ)),
-        scenario(10, seed_channel_before_write, (SEND,)),
+        scenario(10, seed_channel_set_before_write, (SEND,)),
         scenario(5, seed_closes_device, (SEND, READ)),
         scenario(5, seed_long_message_truncated, (SEND, READ)),
     ),
