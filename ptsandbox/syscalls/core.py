@@ -1,0 +1,335 @@
+"""What every syscall family shares: the per-call device context, per-process
+bookkeeping, trace events, blocking (parking) and the watch filter per fd.
+
+The families (`sys_paths`, `sys_stat`, `sys_read_write`, `sys_fds`) are mixins
+over `SyscallCore`; `Syscalls` in `__init__` puts them together into the table.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import calltrace, seccomp
+from ..devices.base import Block, Context, DeviceError
+from ..sysnr import NR, name_of
+from ..tracer import (
+    ALLOW,
+    Job,
+    Outcome,
+    Park,
+    Run,
+    Scratch,
+    Thread,
+    Tracer,
+    read_memory,
+    read_string,
+    write_memory,
+)
+from ..vfs import OpenFile, Vfs
+
+log = logging.getLogger("ptsandbox.syscalls")
+
+AT_FDCWD = -100
+AT_EMPTY_PATH = 0x1000
+AT_REMOVEDIR = 0x200
+PATH_MAX = 4096
+MAX_RW_COUNT = 0x7FFFF000  # the kernel clamps one read/write to this
+COPY_LIMIT = 64 << 20  # refuse single copies larger than this (ENOMEM)
+IOV_MAX = 1024
+MAP_ANONYMOUS = 0x20
+SETFL_MASK = os.O_APPEND | os.O_NONBLOCK | os.O_NDELAY | 0o40000 | 0o1000000 | 0o20000
+O_DIRECT = 0o40000
+
+F_DUPFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 3, 4, 1030
+FIONBIO, FIOASYNC, FIOCLEX, FIONCLEX, FIOQSIZE, FIGETBSZ = 0x5421, 0x5452, 0x5451, 0x5450, 0x5460, 2
+
+SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC = 1, 1
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+# --------------------------------------------------------------------------
+# The context a device operation sees
+
+
+class CallContext(Context):
+    def __init__(self, thread: Thread, f: OpenFile | None, pos: int = 0) -> None:
+        self.thread = thread
+        self.tid = thread.tid
+        self.tgid = self.pid = thread.tgid
+        self.flags = f.flags if f else 0
+        self.pos = pos
+
+    @property
+    def comm(self) -> str:
+        return self.thread.comm()
+
+    def copy_from_user(self, addr: int, size: int) -> bytes:
+        if size > COPY_LIMIT:
+            raise DeviceError(errno.ENOMEM)
+        try:
+            return read_memory(self.tid, addr, size)
+        except OSError:
+            raise DeviceError(errno.EFAULT) from None
+
+    def copy_to_user(self, addr: int, data: bytes) -> None:
+        try:
+            write_memory(self.tid, addr, data)
+        except OSError:
+            raise DeviceError(errno.EFAULT) from None
+
+    def strncpy_from_user(self, addr: int, limit: int) -> bytes:
+        try:
+            return read_string(self.tid, addr, limit)
+        except OSError as e:
+            code = errno.ENAMETOOLONG if e.errno == errno.ENAMETOOLONG else errno.EFAULT
+            raise DeviceError(code) from None
+
+
+# --------------------------------------------------------------------------
+# Per-process bookkeeping
+
+
+@dataclass
+class ProcessInfo:
+    tgid: int
+    watched: set[int] = field(default_factory=set)  # fd numbers with a watch filter
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One call that touched the sandbox (`Sandbox.trace`, `run --trace`)."""
+
+    time: float  # time.monotonic()
+    pid: int
+    tid: int
+    syscall: str
+    args: str  # decoded, strace style
+    result: int | None  # None: the caller went to sleep (the call re-runs later)
+
+    @property
+    def errno(self) -> str | None:
+        if self.result is not None and -4096 < self.result < 0:
+            return errno.errorcode.get(-self.result, str(-self.result))
+        return None
+
+
+@dataclass
+class Parking:
+    thread: Thread
+    queue: Any
+    since: float
+    what: str
+    file: OpenFile | None
+
+
+class SyscallCore:
+    """State and helpers of the syscall layer; the handlers are in the families."""
+
+    def __init__(self, tracer: Tracer, vfs: Vfs, before_device_op: Callable[[], None]) -> None:
+        self.tracer = tracer
+        self.vfs = vfs
+        self.before_device_op = before_device_op  # drains pending releases first
+        self.drivers_by_major: dict[int, Any] = {}  # for mknod(2) of a virtual node
+        self.procs: dict[int, ProcessInfo] = {}
+        self.parked: dict[Thread, Parking] = {}
+        self.counts: Counter[str] = Counter()
+        self.extra: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
+        self.trace: Callable[[Thread, str], None] | None = None  # strace-style lines
+        self.events: list[TraceEvent] | None = None  # records, when asked for
+        self.event_hooks: list[Callable[[TraceEvent], None]] = []
+        self.on_call: Callable[[Thread, str], None] | None = None  # per-stop accounting
+        self._table: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
+
+    # -- dispatch ----------------------------------------------------------------
+
+    def handle(self, t: Thread, nr: int, args: tuple[int, ...]) -> Outcome:
+        name = name_of(nr)
+        self.counts[name] += 1
+        if self.on_call is not None:
+            self.on_call(t, name)
+        handler = self.extra.get(nr) or self._table.get(nr)  # a driver's syscall shadows
+        if handler is None:
+            return ALLOW
+        return handler(t, args)
+
+    def proc(self, tgid: int) -> ProcessInfo:
+        p = self.procs.get(tgid)
+        if p is None:
+            p = self.procs[tgid] = ProcessInfo(tgid)
+        return p
+
+    def on_new_task(self, t: Thread, parent: Thread | None) -> None:
+        if parent is not None and parent.tgid != t.tgid:
+            # filters are inherited over fork: so is the set of watched fds
+            self.proc(t.tgid).watched = set(self.proc(parent.tgid).watched)
+
+    def on_exit(self, t: Thread) -> None:
+        self.unpark(t)
+        if t.tid == t.tgid:
+            self.procs.pop(t.tgid, None)
+
+    # -- blocking ----------------------------------------------------------------
+
+    def park(
+        self, t: Thread, queue: Any, what: str, f: OpenFile | None, fd: int | None = None
+    ) -> Outcome:
+        """Put the caller to sleep until `queue` is woken (then its call runs again).
+
+        When the file polls that queue, its readiness token follows every wake,
+        so the thread sleeps in ppoll() on its own fd and the kernel wakes it;
+        otherwise it sleeps on nothing and a wake interrupts it (one stop more)."""
+        self.parked[t] = Parking(t, queue, time.monotonic(), what, f)
+        if fd is not None and f is not None and queue in f.poll_queues:
+            return self._park_job(fd)
+        queue.add(t, lambda: self.tracer.interrupt(t))
+        return self._park_job(None)
+
+    @staticmethod
+    def _park_job(fd: int | None) -> Job:
+        yield Park(fd)
+
+    def unpark(self, t: Thread) -> None:
+        p = self.parked.pop(t, None)
+        if p is not None:
+            p.queue.remove(t)
+
+    def wake_file_waiters(self, f: OpenFile) -> None:
+        """A released file: its parked callers re-run and meet a closed fd."""
+        for p in list(self.parked.values()):
+            if p.file is f:
+                self.tracer.interrupt(p.thread)
+
+    @property
+    def tracing(self) -> bool:
+        return self.trace is not None or self.events is not None
+
+    def _emit(self, t: Thread, call: str, value: int | None) -> None:
+        if self.trace is not None:
+            self.trace(t, calltrace.line(t.tgid if t.tid == t.tgid else t.tid, call, value))
+        if self.events is not None:
+            name, _, rest = call.partition("(")
+            event = TraceEvent(time.monotonic(), t.tgid, t.tid, name, rest[:-1], value)
+            self.events.append(event)
+            for hook in self.event_hooks:
+                hook(event)
+
+    def _fdname(self, fd: int, f: OpenFile) -> str:
+        return f"{fd}<{f.path}>"
+
+    def _device_op(
+        self,
+        t: Thread,
+        fd: int,
+        f: OpenFile,
+        what: str,
+        op: Callable[[CallContext], int],
+        pos: int | None = None,
+        render: Callable[[int], str] | None = None,
+    ) -> Outcome:
+        """Run one device operation with the kernel's blocking and error conventions."""
+        outcome = self._device_op_inner(t, fd, f, what, op, pos)
+        if self.tracing and render is not None:
+            self._emit(
+                t,
+                render(outcome if isinstance(outcome, int) else 0),
+                outcome if isinstance(outcome, int) else None,
+            )
+        return outcome
+
+    def _device_op_inner(
+        self,
+        t: Thread,
+        fd: int,
+        f: OpenFile,
+        what: str,
+        op: Callable[[CallContext], int],
+        pos: int | None,
+    ) -> Outcome:
+        self.before_device_op()
+        if f.released:
+            return -errno.EBADF
+        ctx = CallContext(t, f, f.pos if pos is None else pos)
+        try:
+            result = op(ctx)
+            if pos is None:
+                f.pos = ctx.pos
+        except DeviceError as e:
+            result = -e.errno
+        except Block as b:
+            if f.nonblocking:
+                result = -errno.EAGAIN
+            else:
+                self.vfs.mark_dirty(f)
+                self.vfs.sync_readiness([(t.tid, fd, f)])
+                return self.park(t, b.queue, what, f, fd if what == "read" else None)
+        self.vfs.mark_dirty(f)
+        self.vfs.sync_readiness([(t.tid, fd, f)])
+        return result
+
+    def device_syscall(
+        self, name: str, handler: Callable[[Context, tuple[int, ...]], int]
+    ) -> Callable[[Thread, tuple[int, ...]], Outcome]:
+        """A new syscall served by a device (no fd: it blocks by interrupt wake-up)."""
+
+        def serve(t: Thread, args: tuple[int, ...]) -> Outcome:
+            ctx = CallContext(t, None)
+            try:
+                result = handler(ctx, args)
+            except DeviceError as e:
+                result = -e.errno
+            except Block as b:
+                self._emit(t, f"{name}({args[0]}, {_s32(args[1])}, {args[2]:#x})", None)
+                return self.park(t, b.queue, name, None)
+            self._emit(t, f"{name}({_s32(args[0])}, {_s32(args[1])}, {args[2]:#x})", result)
+            return result
+
+        return serve
+
+    # -- watching fds ------------------------------------------------------------
+
+    def watch(self, t: Thread, fd: int) -> Job:
+        """Make sure fd-taking calls on `fd` stop in this process (a job step)."""
+        p = self.proc(t.tgid)
+        if fd in p.watched:
+            return 0
+        prog = seccomp.watch_filter([fd])
+
+        def scratch(addr: int) -> bytes:
+            return struct.pack("<HxxxxxxQ", seccomp.fprog_count(prog), addr + 16) + prog
+
+        flags = SECCOMP_FILTER_FLAG_TSYNC
+        res = yield Run(NR["seccomp"], (SECCOMP_SET_MODE_FILTER, flags, Scratch(0)), scratch)
+        if res != 0:
+            log.warning("could not watch fd %d of %d (seccomp: %d)", fd, t.tgid, res)
+        else:
+            p.watched.add(fd)
+        return res
+
+    # -- helpers of several families ------------------------------------------------
+
+    def _file(self, t: Thread, fd: int) -> OpenFile | None:
+        return self.vfs.file_of(t.tid, _s32(fd))
+
+    def _write_out(self, t: Thread, addr: int, data: bytes) -> int:
+        try:
+            write_memory(t.tid, addr, data)
+        except OSError:
+            return -errno.EFAULT
+        return 0
+
+    # -- release -----------------------------------------------------------------
+
+    def on_release(self, f: OpenFile) -> None:
+        self.wake_file_waiters(f)
