@@ -129,6 +129,8 @@ class Vfs:
 
     def add_node(self, path: str, device: Device, minor: int, mode: int = 0o666) -> Node:
         path = os.path.normpath(path)
+        if path.startswith("//"):  # kept by normpath (POSIX lets it mean something); not by Linux
+            path = "/" + path.lstrip("/")
         if path in self.nodes:
             raise FileExistsError(errno.EEXIST, f"{path} already exists")
         node = Node(next(self._ino), device, minor, mode, os.getuid(), os.getgid(), [path])
