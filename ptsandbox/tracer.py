@@ -543,10 +543,14 @@ class Tracer:
     def _on_event_stop(self, t: Thread, sig: int) -> None:
         if not t.started:
             # a new child's first stop; it may come before its parent's fork event
-            # (or instead of it, if the parent was killed): let it run either way
+            # (or instead of it, if the parent was killed). The kernel reports it
+            # with SIGTRAP, or with the stop signal when the thread group is in a
+            # group-stop (a thread born while SIGSTOP was being delivered): then it
+            # is that group-stop, and resuming it would leave one thread running
             t.started = True
-            self._resume(t)
-            return
+            if sig not in _STOP_SIGNALS:
+                self._resume(t)
+                return
         if sig in _STOP_SIGNALS:
             # group-stop (SEIZE): stay stopped but let SIGCONT wake it
             ptrace(PTRACE_LISTEN, t.tid)
