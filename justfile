@@ -26,3 +26,7 @@ demo:
 # benchmarks against same-run baselines (not part of CI)
 bench:
     {{py}} bench/run.py
+
+# the torture suite at full scale, seeded, with its figures (not part of CI; ~20 min)
+torture *ARGS:
+    {{py}} tests/torture/run.py {{ARGS}}
