@@ -21,6 +21,7 @@ from typing import Any
 
 from . import seccomp
 from .devices.base import Device
+from .exitstatus import ExitStatus
 from .syscalls import Syscalls
 from .sysnr import NAMES, NR
 from .tracer import ALLOW, Outcome, SpawnSpec, Thread, Tracer, read_memory
@@ -55,9 +56,7 @@ def find_program(program: str) -> str:
 
 def exit_code_of(status: int) -> int:
     """The shell's view of a wait status: the exit code, or 128+N for signal N."""
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)
+    return ExitStatus.from_wait(status).shell_code
 
 
 @dataclass
@@ -231,7 +230,12 @@ class Supervisor:
         """Call `callback(fd)` from the loop whenever `fd` is readable."""
         self.sel.register(fd, selectors.EVENT_READ, callback)
 
+    def add_writer(self, fd: int, callback: Callable[[int], None]) -> None:
+        """Call `callback(fd)` from the loop whenever `fd` is writable."""
+        self.sel.register(fd, selectors.EVENT_WRITE, callback)
+
     def remove_reader(self, fd: int) -> None:
+        """Stop watching `fd` (added by add_reader or add_writer)."""
         with contextlib.suppress(KeyError, ValueError):
             self.sel.unregister(fd)
 

@@ -62,7 +62,7 @@ def test_fixture_scores_as_its_readme_says(assignment: str, variant: str) -> Non
     readme = (FIXTURES / assignment / variant / "README.txt").read_text()
     failed = {s.name for s in result.scenarios if not s.passed}
     detail = report.text(result)
-    if variant == "good":
+    if variant == "good" or "full marks" in readme:  # correct, however it is written
         assert result.full_marks, detail
         return
     assert not result.full_marks, detail

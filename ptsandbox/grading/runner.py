@@ -77,9 +77,9 @@ def _run_scenario(
                 raise ScenarioFailed(f"tried to run more than {limit} processes at once")
             passed = True
         except ScenarioFailed as e:
-            message = str(e)
-        except ExpectTimeout as e:
-            message = str(e)
+            message = ctx.explain(str(e))
+        except ExpectTimeout as e:  # a suite's own wait on a Proc timed out
+            message = ctx.explain(str(e), timed_out=True)
         except TracerError as e:
             message = str(e)
         except Exception:  # a grader bug must not cost the student points silently
