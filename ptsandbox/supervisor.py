@@ -67,6 +67,13 @@ class Program:
     started: float = field(default_factory=time.monotonic)
 
 
+def collision_warning(device: Device, nr: int, name: str) -> str:
+    """What a device's syscall number shadows, and how calls are told apart."""
+    rule = device.collision_rule(nr)
+    how = f": {rule}" if rule else f"; traced programs get {name} instead"
+    return f"{device.name}: syscall {nr} is {NAMES[nr]} on this kernel{how}"
+
+
 class Supervisor:
     """Owns devices and traces programs; `run_loop` serves them until they end."""
 
@@ -115,12 +122,14 @@ class Supervisor:
             self.syscalls.drivers_by_major[device.major_number] = device
         for nr, handler in device.syscalls().items():
             name = getattr(handler, "__name__", f"syscall_{nr}")
-            self.syscalls.extra[nr] = self.syscalls.device_syscall(name, handler)
+            native = None
             if nr in NAMES:
-                self.warnings.append(
-                    f"{device.name}: syscall {nr} is {NAMES[nr]} on this kernel; "
-                    f"traced programs get {name} instead"
-                )
+                self.warnings.append(collision_warning(device, nr, name))
+
+                def native(ctx: Any, args: tuple[int, ...], nr: int = nr) -> bool:
+                    return device.native_call(nr, ctx, args)
+
+            self.syscalls.extra[nr] = self.syscalls.device_syscall(name, handler, native)
         self.devices[device.name] = device
         self._printk(device.name, f"loaded (major {device.major_number})")
 

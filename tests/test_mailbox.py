@@ -59,3 +59,25 @@ def test_syscall_numbers_are_parameters_and_shadowing_warns(cprog) -> None:
         assert p.wait(60) == 0 and p.lines()[-1] == "barrier done: 3 released"
     with pytest.raises(ParamError):
         Mailbox(config={"mysend_nr": 400, "myreceive_nr": 400})
+
+
+def test_old_numbers_tell_pipe2_and_dup3_from_the_mailbox_by_their_arguments(cprog) -> None:
+    """292/293 are dup3/pipe2 today: glibc's pipe() must stay pipe2 (a barrier's own
+    pipe() was once served as myreceive and deadlocked), mailbox calls stay ours."""
+    spec = {"mysend_nr": "292", "myreceive_nr": "293", "mode": "queued"}
+    with Sandbox([Mailbox(config=spec)]) as sb:
+        p = sb.spawn([cprog("old_numbers")])
+        assert p.wait(20) == 0, p.stderr
+        assert p.lines() == [
+            "pipe 0",
+            "pipe write 2",
+            "pipe read 2",
+            "pipe2 0",
+            "dup3 40",
+            "mysend 5",
+            "myreceive 5",
+            "got hello",
+            "mysend 0",
+            "myreceive 0",
+        ]
+        assert any("pipe2" in w and "runs as pipe2" in w for w in sb.sup.warnings)

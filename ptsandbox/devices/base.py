@@ -110,6 +110,14 @@ class Context(Protocol):
         """A NUL-terminated string of at most `limit` bytes (EFAULT, or ENAMETOOLONG)."""
         ...
 
+    def user_writable(self, addr: int, size: int) -> bool:
+        """Is [addr, addr+size) mapped writable in the caller (access_ok and more)?"""
+        ...
+
+    def has_fd(self, fd: int) -> bool:
+        """Is `fd` an open file descriptor of the caller?"""
+        ...
+
 
 class DeviceFile:
     """One open file description of a device. Override the operations you support."""
@@ -252,6 +260,15 @@ class Device:
     def syscalls(self) -> dict[int, Callable[[Context, tuple[int, ...]], int]]:
         """New syscalls this driver adds: number -> handler(ctx, args)."""
         return {}
+
+    def native_call(self, nr: int, ctx: Context, args: tuple[int, ...]) -> bool:
+        """For a number of ours that is also a real syscall here: is this call the
+        real one (its arguments say so)? Then the kernel runs it, not our handler."""
+        return False
+
+    def collision_rule(self, nr: int) -> str:
+        """How native_call tells the real syscall at `nr` from ours ('' if it does not)."""
+        return ""
 
     def task_exit(self, tid: int, tgid: int) -> None:
         """A thread (tid) of process tgid ended; tid == tgid: the whole process is gone."""

@@ -31,6 +31,23 @@ def merge_specs(*groups: Sequence[str]) -> list[str]:
     return [",".join([name, *(f"{k}={v}" for k, v in p.items())]) for name, p in merged.items()]
 
 
+def collision_notes(assignment: Assignment, device_specs: Sequence[str]) -> list[str]:
+    """Real syscalls the devices' numbers collide with (old course numbers), for the report."""
+    from ..supervisor import collision_warning
+    from ..sysnr import NAMES
+
+    notes: list[str] = []
+    for scenario in assignment.scenarios:
+        specs = merge_specs(assignment.devices, scenario.devices, device_specs)
+        for device in build_devices(specs, builtins=False):
+            for nr, handler in device.syscalls().items():
+                name = getattr(handler, "__name__", f"syscall_{nr}")
+                note = f"note: {collision_warning(device, nr, name)}"
+                if nr in NAMES and note not in notes:
+                    notes.append(note)
+    return notes
+
+
 def grade_submission(
     path: str, assignment: Assignment, device_specs: Sequence[str] = ()
 ) -> SubmissionResult:
@@ -43,7 +60,7 @@ def grade_submission(
             result.error = str(e)
             return result
         built = build(root, assignment, work / "bin")
-        result.build_log = built.log
+        result.build_log = built.log + collision_notes(assignment, device_specs)
         for i, scenario in enumerate(assignment.scenarios):
             workdir = work / f"scenario-{i}"
             workdir.mkdir()

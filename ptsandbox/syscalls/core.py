@@ -96,6 +96,22 @@ class CallContext(Context):
             code = errno.ENAMETOOLONG if e.errno == errno.ENAMETOOLONG else errno.EFAULT
             raise DeviceError(code) from None
 
+    def user_writable(self, addr: int, size: int) -> bool:
+        end = addr + size
+        try:
+            with open(f"/proc/{self.tid}/maps") as f:
+                for line in f:
+                    span, perms = line.split(maxsplit=2)[:2]
+                    lo, hi = (int(x, 16) for x in span.split("-"))
+                    if lo <= addr < hi:
+                        return "w" in perms and end <= hi
+        except (OSError, ValueError):
+            return False
+        return False
+
+    def has_fd(self, fd: int) -> bool:
+        return 0 <= fd <= 0x7FFFFFFF and os.path.lexists(f"/proc/{self.tid}/fd/{fd}")
+
 
 # --------------------------------------------------------------------------
 # Per-process bookkeeping
@@ -145,6 +161,7 @@ class SyscallCore:
         self.procs: dict[int, ProcessInfo] = {}
         self.parked: dict[Thread, Parking] = {}
         self.counts: Counter[str] = Counter()
+        self.native_collisions: Counter[str] = Counter()  # calls at a device's number run natively
         self.extra: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
         self.trace: Callable[[Thread, str], None] | None = None  # strace-style lines
         self.events: list[TraceEvent] | None = None  # records, when asked for
@@ -279,12 +296,20 @@ class SyscallCore:
         return result
 
     def device_syscall(
-        self, name: str, handler: Callable[[Context, tuple[int, ...]], int]
+        self,
+        name: str,
+        handler: Callable[[Context, tuple[int, ...]], int],
+        native: Callable[[Context, tuple[int, ...]], bool] | None = None,
     ) -> Callable[[Thread, tuple[int, ...]], Outcome]:
-        """A new syscall served by a device (no fd: it blocks by interrupt wake-up)."""
+        """A new syscall served by a device (no fd: it blocks by interrupt wake-up).
+        `native`: at a number that is also a real syscall, says which calls are
+        the real one (they run natively)."""
 
         def serve(t: Thread, args: tuple[int, ...]) -> Outcome:
             ctx = CallContext(t, None)
+            if native is not None and native(ctx, args):
+                self.native_collisions[name] += 1
+                return ALLOW
             try:
                 result = handler(ctx, args)
             except DeviceError as e:

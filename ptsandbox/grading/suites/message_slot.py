@@ -8,7 +8,10 @@ tau (the 2019+ variant): `message_sender DEVICE CHANNEL MESSAGE` prints nothing,
 
 from __future__ import annotations
 
+import os
+
 from ...api import Proc
+from ...devices.message_slot import MessageSlot, Slot
 from ..context import ScenarioContext
 from ..model import Assignment, Program, scenario
 
@@ -226,6 +229,58 @@ def tau_message_size_limits(ctx: ScenarioContext) -> None:
     _run(ctx, SEND, TAU_NODE, "4", "m" * 129, ok=False)
 
 
+def _fails_loudly(ctx: ScenarioContext, cause: str, program: str, *args: str) -> Proc:
+    """The call failed as the text lists: the client must say so on stderr and exit non-zero."""
+    p = ctx.spawn(program, *args)
+    code = ctx.wait(p, why=f"{program} {' '.join(args)}")
+    shown = f"`{ctx.name_of(p)}`"
+    ctx.check(
+        code != 0,
+        f"{shown}: {cause}; it should exit with a non-zero status, it exited 0",
+        p,
+    )
+    ctx.check(
+        bool(p.stderr.strip()),
+        f"{shown}: {cause}; it should print an error on stderr, it printed none "
+        f"(stdout: {p.output[-120:]!r})",
+        p,
+    )
+    return p
+
+
+def tau_channel_zero_fails(ctx: ScenarioContext) -> None:
+    """Channel 0 (ioctl EINVAL): both programs print an error and exit non-zero."""
+    _node(ctx, TAU_NODE)
+    _fails_loudly(ctx, "channel 0 is invalid (ioctl gives EINVAL)", SEND, TAU_NODE, "0", "zero")
+    _fails_loudly(ctx, "channel 0 is invalid (ioctl gives EINVAL)", READ, TAU_NODE, "0")
+
+
+def tau_empty_message_fails(ctx: ScenarioContext) -> None:
+    """An empty message (write EMSGSIZE): the sender prints an error and exits non-zero."""
+    _node(ctx, TAU_NODE)
+    _fails_loudly(
+        ctx, "an empty message is refused (write gives EMSGSIZE)", SEND, TAU_NODE, "6", ""
+    )
+
+
+def tau_small_buffer_fails(ctx: ScenarioContext) -> None:
+    """A message longer than the reader's buffer (read ENOSPC): an error, exit non-zero."""
+    _node(ctx, TAU_NODE)
+    # a 200-byte message, as a driver with longer messages would hold: a reader
+    # with the text's 128-byte buffer gets ENOSPC
+    node = ctx.sandbox.sup.vfs.lookup(os.path.realpath(ctx.workdir / TAU_NODE))
+    if node is None:
+        ctx.fail(f"the grader could not find its node {TAU_NODE}")
+    assert node is not None
+    driver = ctx.sandbox.devices["message_slot"]
+    assert isinstance(driver, MessageSlot)
+    driver.slots.setdefault(node.ino, Slot(node.ino)).channels[8] = b"L" * 200
+    p = _fails_loudly(ctx, "the buffer is smaller than the message (read gives ENOSPC)", READ,
+                      TAU_NODE, "8")  # fmt: skip
+    refused = [e for e in ctx.events(p, "read") if e.errno == "ENOSPC"]
+    ctx.check(bool(refused), "message_reader should read the 200-byte message and get ENOSPC", p)
+
+
 SEED = Assignment(
     name="message-slot",
     title="Message slot (the seed text: 4 channels of 128 bytes)",
@@ -261,5 +316,8 @@ TAU = Assignment(
         scenario(10, tau_write_is_exact, (SEND,)),
         scenario(5, tau_closes_device, (SEND, READ)),
         scenario(10, tau_message_size_limits, (SEND, READ)),
+        scenario(10, tau_channel_zero_fails, (SEND, READ)),
+        scenario(5, tau_empty_message_fails, (SEND,)),
+        scenario(5, tau_small_buffer_fails, (READ,)),
     ),
 )

@@ -3,7 +3,10 @@
 The client takes commands on stdin: /reg NAME, /unr, /msg DEST TEXT, /all TEXT
 are written to the device; /read reads one message; /exit leaves. Students'
 wording differs, so checks look for the message text, and for the client still
-answering after an error, rather than for exact lines.
+answering after an error, rather than for exact lines. The README accepts
+"no rich user-space error feedback: errors are logged to the kernel", so a
+refused command need not print anything: the trace shows the device refused
+it, and the client must survive and keep working.
 """
 
 from __future__ import annotations
@@ -50,24 +53,25 @@ def _alive(ctx: ScenarioContext, p: Proc, name: str) -> None:
     )
     helper.sendline(f"/msg {name} still-there")
     ctx.sandbox.serve_until(lambda: _queued(ctx, name) > 0, ctx.remaining(5))
-    _read(ctx, p, "still-there", "the client should keep working after an error")
+    _read(ctx, p, "still-there", f"after that, a message sent to {name} should still be read")
     helper.sendline("/exit")
 
 
-ERROR_WORDS = ("error", "no such", "not found", "unknown", "fail", "enoent", "eacces", "denied")
+def _refused_and_alive(ctx: ScenarioContext, p: Proc, name: str, command: str, why: str) -> None:
+    """`command` reached the device and was refused (trace); the client lives on."""
+    start = len(ctx.events(p))
+    p.sendline(command)
 
+    def refused() -> bool:
+        return any(
+            e.syscall == "write" and e.errno and " ".join(command.split()[:2]) in e.args
+            for e in ctx.events(p)[start:]
+        )
 
-def _expect_error(ctx: ScenarioContext, p: Proc, start: int, why: str) -> None:
-    """Wait for an error line after `start` (earlier lines may still be arriving)."""
-
-    def said() -> str:
-        return (p.output + p.stderr)[start:].lower()
-
-    ok = ctx.sandbox.serve_until(
-        lambda: any(w in said() for w in ERROR_WORDS) or p.exited, ctx.remaining(5)
-    )
-    ctx.check(not p.exited, f"{why}: an error should not end the client", p)
-    ctx.check(ok, f"{why}: the client should print an error; it printed {said()!r}", p)
+    ok = ctx.sandbox.serve_until(lambda: refused() or p.exited, ctx.remaining(5))
+    ctx.check(not p.exited, f"{why}: a refused command should not end the client", p)
+    ctx.check(ok, f"{why}: the client should write {command!r} to the device (trace)", p)
+    _alive(ctx, p, name)
 
 
 def _queued(ctx: ScenarioContext, name: str) -> int:
@@ -126,12 +130,9 @@ def read_empty_queue(ctx: ScenarioContext) -> None:
 
 
 def unknown_destination(ctx: ScenarioContext) -> None:
-    """An unknown name prints an error and the client goes on."""
+    """/msg to an unknown name is refused and the client goes on."""
     (a,) = _clients(ctx, "alice")
-    start = len(a.output + a.stderr)
-    a.sendline("/msg nobody are you there")
-    _expect_error(ctx, a, start, "/msg to an unknown name")
-    _alive(ctx, a, "alice")
+    _refused_and_alive(ctx, a, "alice", "/msg nobody are you there", "/msg to an unknown name")
     _exit(ctx, a)
 
 
@@ -150,7 +151,7 @@ def overflow_keeps_newest(ctx: ScenarioContext) -> None:
 
 
 def unregister(ctx: ScenarioContext) -> None:
-    """After /unr, messages to that name fail."""
+    """After /unr, messages to that name are refused; the client goes on."""
     a, b = _clients(ctx, "alice", "bob")
     b.sendline("/unr")
     ctx.sandbox.serve_until(
@@ -162,9 +163,7 @@ def unregister(ctx: ScenarioContext) -> None:
         ),
         ctx.remaining(5),
     )
-    start = len(a.output + a.stderr)
-    a.sendline("/msg bob are you gone")
-    _expect_error(ctx, a, start, "/msg to a name that unregistered")
+    _refused_and_alive(ctx, a, "alice", "/msg bob are you gone", "/msg to a name that unregistered")
     _exit(ctx, a, b)
 
 
