@@ -68,6 +68,10 @@ class Program:
     started: float = field(default_factory=time.monotonic)
 
 
+def _ignoring_fd(callback: Callable[[], None]) -> Callable[[int], None]:
+    return lambda _fd: callback()
+
+
 class Supervisor:
     """Owns devices and traces programs; `run_loop` serves them until they end."""
 
@@ -123,6 +127,8 @@ class Supervisor:
                     f"traced programs get {name} instead"
                 )
         self.devices[device.name] = device
+        for fd, callback in device.event_fds().items():
+            self.add_reader(fd, _ignoring_fd(callback))
         self._printk(device.name, f"loaded (major {device.major_number})")
 
     def _printk(self, name: str, line: str) -> None:
@@ -162,6 +168,9 @@ class Supervisor:
 
     def unload(self, device: Device) -> None:
         """rmmod: the caller has checked that no file of it is open."""
+        device.exit()  # may refuse (EBUSY), before anything is undone
+        for fd in device.event_fds():
+            self.remove_reader(fd)
         self.vfs.remove_device(device)
         if self.syscalls.drivers_by_major.get(device.major_number) is device:
             del self.syscalls.drivers_by_major[device.major_number]
@@ -276,6 +285,11 @@ class Supervisor:
             log.warning("some traced processes did not die within 10s")
         self.drain_releases()
         self.vfs.close()
+        for device in list(self.devices.values()):
+            try:
+                device.exit()  # a hosted module's exit and leak scan
+            except Exception as e:  # a driver refusing at the end changes nothing now
+                log.warning("%s: exit at close: %s", device.name, e)
         self.sel.close()
         self.ends.close()
         self.tracer.close()
@@ -287,6 +301,9 @@ class Supervisor:
 
     def on_unpark(self, thread: Thread) -> None:
         self.syscalls.unpark(thread)
+
+    def on_signalled(self, thread: Thread) -> int | None:
+        return self.syscalls.signalled(thread)
 
     def on_new_task(self, thread: Thread, parent: Thread | None) -> None:
         self.syscalls.on_new_task(thread, parent)
