@@ -112,8 +112,30 @@ def build_devices(specs: list[str], builtins: bool = True) -> list[Device]:
         try:
             devices.append(cls(config=params))
         except ParamError as e:
+            for d in devices:
+                d.exit()  # modules loaded so far are unloaded again
             raise ValueError(f"{cls.name}: {e}") from None
-    return devices
+    return _without_shadowed(devices, {n for n, _ in map(parse_device_spec, specs)})
+
+
+def _without_shadowed(devices: list[Device], asked: set[str]) -> list[Device]:
+    """A kernel module takes the place of a built-in device (one not asked for
+    by --device) that has its major or one of its node paths."""
+    from .kmodule import KernelModule
+
+    modules = [d for d in devices if isinstance(d, KernelModule)]
+    taken_majors = {m.major_number for m in modules if m.major_number}
+    taken_paths = {path for m in modules for path in m.node_paths()}
+    return [
+        d
+        for d in devices
+        if isinstance(d, KernelModule)
+        or d.name in asked
+        or not (
+            (d.major_number and d.major_number in taken_majors)
+            or any(spec.path in taken_paths for spec in d.nodes())
+        )
+    ]
 
 
 __all__ = [

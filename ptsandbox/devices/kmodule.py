@@ -195,6 +195,10 @@ class KernelModule(Device):
             return {}
         return {self.host.fileno(): self._on_readable, self.host.stderr_fileno(): self._on_stderr}
 
+    def node_paths(self) -> list[str]:
+        """The nodes the module made at init (misc_register, device_create)."""
+        return list(self._nodes)
+
     def nodes(self) -> Iterator[NodeSpec]:
         self._flush_early()  # the supervisor has given us its log by now
         for path, (_major, minor, mode) in self._nodes.items():
@@ -227,7 +231,7 @@ class KernelModule(Device):
             raise DeviceError(errno.EFAULT)
         if call.result < 0:
             raise DeviceError(-call.result if call.result not in RESTARTS else errno.EINTR)
-        f = KmodFile(self, call.file)
+        f = KmodFile(self, call.file, (ctx.tid, ctx.tgid, ctx.comm))
         self._files[call.file] = f
         return f
 
@@ -292,9 +296,10 @@ class KmodFile(DeviceFile):
 
     stream: ClassVar[bool] = False
 
-    def __init__(self, dev: KernelModule, fid: int) -> None:
+    def __init__(self, dev: KernelModule, fid: int, opener: tuple[int, int, str]) -> None:
         self.dev = dev
         self.fid = fid
+        self.opener = opener  # release runs as the task that opened (the closer is unknown)
         self.pollq = WaitQueue(f"{dev.name} poll")
 
     def _mem(self, tid: int) -> int | None:
@@ -362,7 +367,8 @@ class KmodFile(DeviceFile):
 
     def release(self) -> None:
         self.dev._files.pop(self.fid, None)
-        self.dev.host.request(kh.OP_RELEASE, file=self.fid)  # runs on in the host
+        tid, tgid, comm = self.opener
+        self.dev.host.request(kh.OP_RELEASE, tid=tid, tgid=tgid, comm=comm, file=self.fid)
 
     def describe(self) -> dict[str, Any]:
         return {"module": self.dev.name}

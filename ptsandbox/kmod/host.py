@@ -301,6 +301,7 @@ class Frame:
     location: str  # "file.c:12" or ""
     in_module: bool
     in_host: bool
+    internal: bool = False  # the runtime's own helpers: not shown
 
 
 class Symbolizer:
@@ -312,6 +313,7 @@ class Symbolizer:
         self.sources = {s.name for s in sources}
         self._starts: list[int] = []
         self._syms: list[tuple[int, int, str]] = []
+        self._local: set[str] = set()  # static functions (nm type t)
         try:
             out = subprocess.run(
                 ["nm", "-S", "--defined-only", str(binary)],
@@ -325,6 +327,8 @@ class Symbolizer:
             parts = line.split()
             if len(parts) == 4 and parts[2] in "tTwW":
                 self._syms.append((int(parts[0], 16), int(parts[1], 16), parts[3]))
+                if parts[2] == "t":
+                    self._local.add(parts[3])
         self._syms.sort()
         self._starts = [s[0] for s in self._syms]
 
@@ -353,33 +357,39 @@ class Symbolizer:
             in_module = base in self.sources and "/kmod/runtime/" not in file
             line = loc.rsplit(":", 1)[-1]
             where = f"{base}:{line}" if base and base != "??" and line not in ("0", "?") else ""
-            result.append(Frame(name, a - start, size, where, in_module, in_host))
+            in_runtime = "/kmod/runtime/" in file
+            internal = in_runtime and (name in self._local or name.startswith("ptsb_"))
+            result.append(Frame(name, a - start, size, where, in_module, in_host, internal))
         return result
 
     def render(self, text: str) -> str:
         """The report with its pc tokens made readable, and its title filled in."""
         tokens = [(m.group(1), int(m.group(2), 16)) for m in TOKEN.finditer(text)]
         lookup = [a if kind == "pc" else a - 1 for kind, a in tokens]
-        frames = dict(zip(lookup, self.frames(sorted(set(lookup))), strict=False)) if tokens else {}
+        uniq = sorted(set(lookup))
+        frames = dict(zip(uniq, self.frames(uniq), strict=True))
         title = ""
         fallback = ""
         out_lines = []
+        in_trace = True  # the title comes from the first stack, not from "Allocated by"
         for line in text.split("\n"):
+            if line.startswith(("Allocated by", "Freed by", "but task is already")):
+                in_trace = False
             m = TOKEN.search(line)
             if m is None:
                 out_lines.append(line)
                 continue
             a = int(m.group(2), 16)
             f = frames.get(a if m.group(1) == "pc" else a - 1)
-            if f is None or f.function == "??" or f.function.startswith("ptsb_"):
+            if f is None or f.function == "??" or f.internal:
                 continue  # C library, sanitizer or the runtime's own machinery
             if f.in_host:
                 continue  # below the VFS: the host's loop
             shown = self._show(f)
             short = shown.split(" (")[0]
-            if f.in_module and not title:
+            if in_trace and f.in_module and not title:
                 title = f"{short} [{self.module}]"
-            if not fallback:
+            if in_trace and not fallback:
                 fallback = short
             out_lines.append(line[: m.start()] + shown + line[m.end() :])
         return "\n".join(out_lines).replace("{{title}}", title or fallback or "?")

@@ -18,6 +18,16 @@ extern void cleanup_module(void) __attribute__((weak));
 extern const struct __ptsb_param __start_ptsb_params[] __attribute__((weak));
 extern const struct __ptsb_param __stop_ptsb_params[] __attribute__((weak));
 
+long do_init_module(const char *payload, unsigned int len);
+long delete_module(void);
+long chrdev_open(const struct ptsb_req *req, unsigned long long *file_out);
+long vfs_read(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, long long *pos);
+long vfs_write(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, long long *pos);
+long vfs_ioctl(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, int compat);
+long vfs_llseek(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, long long *pos);
+long vfs_poll(struct ptsb_task *t, struct file *f);
+long __fput(struct ptsb_task *t, struct file *f);
+
 struct ptsb_file {
 	struct file file;
 	struct dentry dentry;
@@ -182,7 +192,7 @@ static int parse_args(const char *payload, unsigned int len)
 
 /* -- the operations --------------------------------------------------------- */
 
-static long do_init_module(const char *payload, unsigned int len)
+long do_init_module(const char *payload, unsigned int len)
 {
 	struct ptsb_task *t = ptsb_self();
 	int ret = parse_args(payload, len);
@@ -201,7 +211,7 @@ static long do_init_module(const char *payload, unsigned int len)
 	return ret;
 }
 
-static long delete_module(void)
+long delete_module(void)
 {
 	struct ptsb_task *t = ptsb_self();
 	if (init_module && !cleanup_module)
@@ -217,7 +227,7 @@ static long delete_module(void)
 	return 0;
 }
 
-static long chrdev_open(const struct ptsb_req *req, unsigned long long *file_out)
+long chrdev_open(const struct ptsb_req *req, unsigned long long *file_out)
 {
 	struct ptsb_task *t = ptsb_self();
 	void *misc = NULL;
@@ -265,7 +275,7 @@ static long chrdev_open(const struct ptsb_req *req, unsigned long long *file_out
 	return 0;
 }
 
-static long vfs_read(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, long long *pos)
+long vfs_read(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, long long *pos)
 {
 	loff_t p = req->pos;
 	long ret;
@@ -280,7 +290,7 @@ static long vfs_read(struct ptsb_task *t, struct file *f, const struct ptsb_req 
 	return ret;
 }
 
-static long vfs_write(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, long long *pos)
+long vfs_write(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, long long *pos)
 {
 	loff_t p = req->pos;
 	long ret;
@@ -295,7 +305,7 @@ static long vfs_write(struct ptsb_task *t, struct file *f, const struct ptsb_req
 	return ret;
 }
 
-static long vfs_ioctl(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, int compat)
+long vfs_ioctl(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, int compat)
 {
 	long (*fn)(struct file *, unsigned int, unsigned long) =
 		compat ? f->f_op->compat_ioctl : f->f_op->unlocked_ioctl;
@@ -310,7 +320,7 @@ static long vfs_ioctl(struct ptsb_task *t, struct file *f, const struct ptsb_req
 	return ret == -ENOIOCTLCMD ? -ENOTTY : ret;
 }
 
-static long vfs_llseek(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, long long *pos)
+long vfs_llseek(struct ptsb_task *t, struct file *f, const struct ptsb_req *req, long long *pos)
 {
 	long ret;
 	if (!(f->f_mode & FMODE_LSEEK) || !f->f_op->llseek)
@@ -323,7 +333,7 @@ static long vfs_llseek(struct ptsb_task *t, struct file *f, const struct ptsb_re
 	return ret;
 }
 
-static long vfs_poll(struct ptsb_task *t, struct file *f)
+long vfs_poll(struct ptsb_task *t, struct file *f)
 {
 	poll_table pt = { f };
 	long ret;
@@ -335,15 +345,16 @@ static long vfs_poll(struct ptsb_task *t, struct file *f)
 	return ret;
 }
 
-static long __fput(struct ptsb_task *t, struct file *f)
+long __fput(struct ptsb_task *t, struct file *f)
 {
 	const struct file_operations *fops = f->f_op;
+	/* poll registrations go first: release may free the queues they sit on */
+	ptsb_file_drop_polls(f);
 	if (fops->release) {
 		t->in_module = 1;
 		fops->release(f->f_inode, f);
 		t->in_module = 0;
 	}
-	ptsb_file_drop_polls(f);
 	if (fops->owner)
 		module_put(fops->owner);
 	ptsb_os_free(f->__ptsb);
