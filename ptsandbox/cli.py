@@ -22,8 +22,12 @@ app = typer.Typer(
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """One clear line on stderr and an exit code: never a traceback."""
-    typer.echo(f"ptsandbox: {message}", err=True)
+    """One clear line on stderr and an exit code: never a traceback. Lines before it
+    (a compiler's diagnostics) are printed as they are."""
+    *details, last = message.split("\n")
+    for line in details:
+        typer.echo(line, err=True)
+    typer.echo(f"ptsandbox: {last}", err=True)
     return typer.Exit(code)
 
 
@@ -47,6 +51,15 @@ def run(
             metavar="SPEC",
             help="NAME[,KEY=VALUE...]: a built-in device (given again: new parameters), "
             "package.module:Class or file.py:Class. E.g. chatroom,path=/dev/chat_room,queue_len=16",
+        ),
+    ] = None,
+    module: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--module",
+            metavar="PATH[,NAME=VALUE...]",
+            help="a kernel module's source (a .c file or a kbuild folder), compiled and "
+            "loaded for the run with its module parameters; repeatable",
         ),
     ] = None,
     namespace: NamespaceOpt = "default",
@@ -96,6 +109,7 @@ def run(
     from .runner import run_in_namespace, run_program
 
     argv = [program, *(args or [])]
+    device = [*(device or []), *(module or [])]
     if trace_format not in ("text", "jsonl"):
         raise fail(f"--trace-format must be text or jsonl, not {trace_format!r}")
     try:
@@ -476,7 +490,7 @@ def dmesg(
         conn.close()
 
 
-_RUN_OPTIONS_WITH_VALUE = {"--device", "-d", "--namespace", "-n", "--trace-format"}
+_RUN_OPTIONS_WITH_VALUE = {"--device", "-d", "--module", "--namespace", "-n", "--trace-format"}
 
 
 def split_trace_option(argv: list[str]) -> list[str]:

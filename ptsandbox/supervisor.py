@@ -74,6 +74,10 @@ def collision_warning(device: Device, nr: int, name: str) -> str:
     return f"{device.name}: syscall {nr} is {NAMES[nr]} on this kernel{how}"
 
 
+def _ignoring_fd(callback: Callable[[], None]) -> Callable[[int], None]:
+    return lambda _fd: callback()
+
+
 class Supervisor:
     """Owns devices and traces programs; `run_loop` serves them until they end."""
 
@@ -131,6 +135,8 @@ class Supervisor:
 
             self.syscalls.extra[nr] = self.syscalls.device_syscall(name, handler, native)
         self.devices[device.name] = device
+        for fd, callback in device.event_fds().items():
+            self.add_reader(fd, _ignoring_fd(callback))
         self._printk(device.name, f"loaded (major {device.major_number})")
 
     def _printk(self, name: str, line: str) -> None:
@@ -170,6 +176,9 @@ class Supervisor:
 
     def unload(self, device: Device) -> None:
         """rmmod: the caller has checked that no file of it is open."""
+        device.exit()  # may refuse (EBUSY), before anything is undone
+        for fd in device.event_fds():
+            self.remove_reader(fd)
         self.vfs.remove_device(device)
         if self.syscalls.drivers_by_major.get(device.major_number) is device:
             del self.syscalls.drivers_by_major[device.major_number]
@@ -289,6 +298,11 @@ class Supervisor:
             log.warning("some traced processes did not die within 10s")
         self.drain_releases()
         self.vfs.close()
+        for device in list(self.devices.values()):
+            try:
+                device.exit()  # a hosted module's exit and leak scan
+            except Exception as e:  # a driver refusing at the end changes nothing now
+                log.warning("%s: exit at close: %s", device.name, e)
         self.sel.close()
         self.ends.close()
         self.tracer.close()
@@ -300,6 +314,9 @@ class Supervisor:
 
     def on_unpark(self, thread: Thread) -> None:
         self.syscalls.unpark(thread)
+
+    def on_signalled(self, thread: Thread) -> int | None:
+        return self.syscalls.signalled(thread)
 
     def on_new_task(self, thread: Thread, parent: Thread | None) -> None:
         self.syscalls.on_new_task(thread, parent)

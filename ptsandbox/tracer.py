@@ -178,6 +178,7 @@ Outcome = int | _Allow | Job
 class TraceHandler(Protocol):
     def on_syscall(self, thread: Thread, nr: int, args: tuple[int, ...]) -> Outcome: ...
     def on_unpark(self, thread: Thread) -> None: ...
+    def on_signalled(self, thread: Thread) -> int | None: ...
     def on_new_task(self, thread: Thread, parent: Thread | None) -> None: ...
     def on_exec(self, thread: Thread) -> None: ...
     def on_exit(self, thread: Thread, status: int) -> None: ...
@@ -739,7 +740,11 @@ class Tracer:
         assert regs is not None
         t.parked = False
         t.job_regs = None
-        if result >= 0:
+        final = self.handler.on_signalled(t) if result < 0 and _signal_pending(t.tid) else None
+        if final is not None:
+            # the driver finished the call when the signal came: that is its result
+            regs.rax = final & 0xFFFFFFFFFFFFFFFF
+        elif result >= 0:
             # woken by readiness with no signal pending: run the call again
             regs.rax = regs.orig_rax
             regs.rip -= _SYSCALL_INSN_LEN
@@ -823,6 +828,21 @@ def pidfd_open(tid: int) -> int:
 def pidfd_getfd(pidfd: int, fd: int) -> int:
     """A copy of another process's fd (the caller must close it promptly)."""
     return _check(_syscall(NR["pidfd_getfd"], pidfd, fd, 0), "pidfd_getfd")
+
+
+def _signal_pending(tid: int) -> bool:
+    """A signal is pending for the thread and not blocked (as /proc/TID/status says)."""
+    fields: dict[str, int] = {}
+    try:
+        with open(f"/proc/{tid}/status", "rb") as f:
+            for line in f:
+                key, _, value = line.partition(b":")
+                if key in (b"SigPnd", b"ShdPnd", b"SigBlk"):
+                    fields[key.decode()] = int(value.strip(), 16)
+    except (OSError, ValueError):
+        return False
+    pending = fields.get("SigPnd", 0) | fields.get("ShdPnd", 0)
+    return bool(pending & ~fields.get("SigBlk", 0))
 
 
 def _read_tgid(tid: int) -> int:

@@ -47,11 +47,19 @@ class DeviceError(Exception):
 
 
 class Block(Exception):
-    """The operation must sleep until `queue` is woken, then run again."""
+    """The operation must sleep until `queue` is woken, then run again.
 
-    def __init__(self, queue: WaitQueue) -> None:
+    `interrupted`, if given, is called when a signal wakes the sleeping caller
+    before the kernel decides between EINTR and a restart: a driver whose call
+    is still in flight elsewhere (a hosted kernel module) finishes it there and
+    returns its result, or None to let the signal interrupt the call."""
+
+    def __init__(
+        self, queue: WaitQueue, interrupted: Callable[[], int | None] | None = None
+    ) -> None:
         super().__init__()
         self.queue = queue
+        self.interrupted = interrupted
 
 
 class WaitQueue:
@@ -269,6 +277,15 @@ class Device:
     def collision_rule(self, nr: int) -> str:
         """How native_call tells the real syscall at `nr` from ours ('' if it does not)."""
         return ""
+
+    def event_fds(self) -> dict[int, Callable[[], None]]:
+        """File descriptors the supervisor's loop watches for this driver, each with
+        what to call when it is readable (a hosted module's replies)."""
+        return {}
+
+    def exit(self) -> None:
+        """rmmod, or the end of a private run: the driver's module_exit. Raises
+        DeviceError(EBUSY) to refuse."""
 
     def task_exit(self, tid: int, tgid: int) -> None:
         """A thread (tid) of process tgid ended; tid == tgid: the whole process is gone."""

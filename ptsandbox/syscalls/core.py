@@ -148,6 +148,7 @@ class Parking:
     since: float
     what: str
     file: OpenFile | None
+    interrupted: Callable[[], int | None] | None = None
 
 
 class SyscallCore:
@@ -200,14 +201,20 @@ class SyscallCore:
     # -- blocking ----------------------------------------------------------------
 
     def park(
-        self, t: Thread, queue: Any, what: str, f: OpenFile | None, fd: int | None = None
+        self,
+        t: Thread,
+        queue: Any,
+        what: str,
+        f: OpenFile | None,
+        fd: int | None = None,
+        interrupted: Callable[[], int | None] | None = None,
     ) -> Outcome:
         """Put the caller to sleep until `queue` is woken (then its call runs again).
 
         When the file polls that queue, its readiness token follows every wake,
         so the thread sleeps in ppoll() on its own fd and the kernel wakes it;
         otherwise it sleeps on nothing and a wake interrupts it (one stop more)."""
-        self.parked[t] = Parking(t, queue, time.monotonic(), what, f)
+        self.parked[t] = Parking(t, queue, time.monotonic(), what, f, interrupted)
         if fd is not None and f is not None and queue in f.poll_queues:
             return self._park_job(fd)
         queue.add(t, lambda: self.tracer.interrupt(t))
@@ -216,6 +223,14 @@ class SyscallCore:
     @staticmethod
     def _park_job(fd: int | None) -> Job:
         yield Park(fd)
+
+    def signalled(self, t: Thread) -> int | None:
+        """A signal woke the parked `t`: the call's final result, if its driver has one
+        (else None: the kernel turns the call into EINTR or a restart)."""
+        p = self.parked.get(t)
+        if p is None or p.interrupted is None:
+            return None
+        return p.interrupted()
 
     def unpark(self, t: Thread) -> None:
         p = self.parked.pop(t, None)
@@ -290,7 +305,8 @@ class SyscallCore:
             else:
                 self.vfs.mark_dirty(f)
                 self.vfs.sync_readiness([(t.tid, fd, f)])
-                return self.park(t, b.queue, what, f, fd if what == "read" else None)
+                fd_ = fd if what == "read" else None
+                return self.park(t, b.queue, what, f, fd_, b.interrupted)
         self.vfs.mark_dirty(f)
         self.vfs.sync_readiness([(t.tid, fd, f)])
         return result
@@ -316,7 +332,7 @@ class SyscallCore:
                 result = -e.errno
             except Block as b:
                 self._emit(t, f"{name}({args[0]}, {_s32(args[1])}, {args[2]:#x})", None)
-                return self.park(t, b.queue, name, None)
+                return self.park(t, b.queue, name, None, None, b.interrupted)
             self._emit(t, f"{name}({_s32(args[0])}, {_s32(args[1])}, {args[2]:#x})", result)
             return result
 
