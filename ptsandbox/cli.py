@@ -429,16 +429,21 @@ def lsmod(namespace: NamespaceOpt = "default") -> None:
 @app.command()
 def mknod(
     path: Annotated[str, typer.Argument(help="the node to make")],
-    kind: Annotated[str, typer.Argument(help="c (character device)")],
-    major: Annotated[int, typer.Argument(help="a loaded driver's major")],
+    kind: Annotated[str, typer.Argument(help="c (character device) or b (block device)")],
+    major: Annotated[int, typer.Argument(help="the major number")],
     minor: Annotated[int, typer.Argument(help="the minor number")],
     namespace: NamespaceOpt = "default",
 ) -> None:
-    """Make a device node in a namespace (starting it if needed), like mknod(1)."""
-    if kind != "c":
-        raise fail("only character devices (c) are emulated")
-    reply = _request(namespace, "mknod", start=True, path=path, major=major, minor=minor)
-    typer.echo(f"{reply['path']}: {reply['device']} {major}:{minor}")
+    """Make a device node in a namespace (starting it if needed), like mknod(1).
+
+    The node is virtual: nothing is made on the host, and a host device node
+    already at PATH is shadowed for traced programs. A major no loaded driver
+    has opens the host's own device of that number (1 3: /dev/null), else ENXIO."""
+    if kind not in ("c", "b"):
+        raise fail("the node type must be c (character device) or b (block device)")
+    reply = _request(namespace, "mknod", start=True, path=path, major=major, minor=minor, kind=kind)
+    device = reply["device"] or "no driver (opening it gives ENXIO)"
+    typer.echo(f"{reply['path']}: {device} {major}:{minor}")
 
 
 @app.command()

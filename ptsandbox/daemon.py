@@ -26,6 +26,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from .devices import Device, ParamError, UnknownDevice, build_devices, parse_dev
 from .namespace import socket_path
 from .supervisor import Supervisor
 from .tracer import PTRACE_FORBIDDEN, Thread
+from .vfs import host_device_path, is_host_device_node
 
 log = logging.getLogger("ptsandbox.daemon")
 
@@ -349,18 +351,24 @@ class Daemon:
         return {}
 
     def op_mknod(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
+        """As mknod(2) in the sandbox: a virtual node whatever its major (see
+        PathCalls._mknod); a host device node at the path is shadowed."""
         path = os.path.normpath(os.path.abspath(r["path"]))
         major, minor = int(r["major"]), int(r["minor"])
-        driver = self.sup.syscalls.drivers_by_major.get(major)
-        if driver is None:
-            raise RequestError(f"no loaded driver has major {major} (No such device or address)")
-        if path in self.sup.vfs.nodes or os.path.lexists(path):
+        kind = stat.S_IFBLK if r.get("kind") == "b" else stat.S_IFCHR
+        driver = self.sup.syscalls.drivers_by_major.get(major) if kind == stat.S_IFCHR else None
+        if path in self.sup.vfs.nodes or (os.path.lexists(path) and not is_host_device_node(path)):
             raise RequestError(f"{path}: File exists")
         if not os.path.isdir(os.path.dirname(path)):
             raise RequestError(f"{os.path.dirname(path)}: No such file or directory")
-        self.sup.vfs.add_node(path, driver, minor, int(r.get("mode", 0o666)))
+        self.sup.vfs.add_node(
+            path, driver, minor, int(r.get("mode", 0o666)), major=major, kind=kind
+        )
         self.sup.vfs.nodes_changed = True
-        return {"path": path, "device": driver.name}
+        if driver is not None:
+            return {"path": path, "device": driver.name}
+        host = host_device_path(kind, major, minor)
+        return {"path": path, "device": f"the host's {host}" if host else None}
 
     def op_dmesg(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
         c.follow_dmesg = bool(r.get("follow"))

@@ -84,6 +84,7 @@ _SYSCALL_INSN_LEN = 2  # both `syscall` (0f 05) and `int $0x80` (cd 80)
 _STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 _RED_ZONE = 128
 _ALL_SIGNALS = 0xFFFFFFFFFFFFFFFF
+_MAX_UNANNOUNCED = 4096
 
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
@@ -204,6 +205,7 @@ class Thread:
     started: bool = False  # its first stop (attach) has been seen
     gone: bool = False
     group_stopped: bool = False  # in a job-control stop (we issued PTRACE_LISTEN)
+    announced: bool = True  # its parent's fork/clone event has been seen
     pidfd: int = -1
 
     @property
@@ -403,6 +405,9 @@ class Tracer:
         self.more_pending = False  # dispatch() stopped with stops still queued
         self._info = ctypes.create_string_buffer(88)
         self._mask = ctypes.c_uint64()
+        # tids that exited before their parent's fork/clone event was handled: that
+        # late event must not bring them back (the table would never empty)
+        self._exited_unannounced: dict[int, None] = {}
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -487,8 +492,10 @@ class Tracer:
     def _thread(self, tid: int) -> Thread:
         t = self.threads.get(tid)
         if t is None:
-            t = Thread(tid, _read_tgid(tid))
+            # a stop before its parent's fork/clone event (wait order is not event order)
+            t = Thread(tid, _read_tgid(tid), announced=False)
             self.threads[tid] = t
+            self._exited_unannounced.pop(tid, None)  # a new task with a reused tid
         return t
 
     def _on_wait_status(self, tid: int, status: int) -> None:
@@ -497,6 +504,11 @@ class Tracer:
             if t is None:
                 return
             t.gone = True
+            if not t.announced:
+                self._exited_unannounced[tid] = None
+                while len(self._exited_unannounced) > _MAX_UNANNOUNCED:
+                    # its parent died before reporting the fork: forget the oldest
+                    del self._exited_unannounced[next(iter(self._exited_unannounced))]
             self._abandon_job(t)
             self._close_pidfd(t)
             self.handler.on_exit(t, status)
@@ -550,9 +562,15 @@ class Tracer:
         tgid = child_tid if event != EVENT_CLONE else _read_tgid(child_tid)
         child = self.threads.get(child_tid)
         if child is None:
+            if child_tid in self._exited_unannounced:
+                # it ran and exited before this event reached us: nothing to follow
+                del self._exited_unannounced[child_tid]
+                self._resume(parent)
+                return
             child = Thread(child_tid, tgid)
             self.threads[child_tid] = child
         child.tgid = tgid
+        child.announced = True
         self.handler.on_new_task(child, parent)
         self._resume(parent)
 

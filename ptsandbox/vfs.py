@@ -46,28 +46,77 @@ def _dev_of_host_dir() -> int:
         return 5
 
 
+def is_host_device_node(path: str) -> bool:
+    """Is there a real char or block device node at this host path?"""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+
+
+def host_device_path(kind: int, major: int, minor: int) -> str | None:
+    """The host's own node for a device number (1:3 -> /dev/null), if it has one:
+    sysfs names it (/sys/dev/char/1:3/uevent: DEVNAME=null); /dev is searched
+    when sysfs is not mounted. Only a node of that very type and number counts."""
+    want = os.makedev(major, minor)
+    sys_dir = "char" if kind == stat.S_IFCHR else "block"
+    candidates: list[str] = []
+    try:
+        with open(f"/sys/dev/{sys_dir}/{major}:{minor}/uevent") as f:
+            for line in f:
+                if line.startswith("DEVNAME="):
+                    candidates.append("/dev/" + line.strip().partition("=")[2])
+    except OSError:
+        pass
+    if not candidates:
+        try:
+            candidates = [os.path.join("/dev", n) for n in sorted(os.listdir("/dev"))]
+        except OSError:
+            return None
+    for path in candidates:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_IFMT(st.st_mode) == kind and st.st_rdev == want:
+            return path
+    return None
+
+
 @dataclass(eq=False)
 class Node:
-    """A device file (an inode): several paths may name it (hard links)."""
+    """A device file (an inode): several paths may name it (hard links).
+
+    Every device node a traced program makes is one of these, never a host
+    file. `device` is the sandbox driver it was made for; None when no sandbox
+    driver had its major then (the open looks again, then tries the host's
+    own device with that number, else ENXIO: see sys_paths._open_unclaimed)."""
 
     ino: int
-    device: Device
+    device: Device | None
     minor: int
-    mode: int  # permission bits; the type is always S_IFCHR
+    mode: int  # permission bits
     uid: int
     gid: int
     paths: list[str] = field(default_factory=list)
     atime: float = field(default_factory=time.time)
     mtime: float = field(default_factory=time.time)
     ctime: float = field(default_factory=time.time)
+    major: int = 0
+    kind: int = stat.S_IFCHR  # or S_IFBLK
 
     @property
     def rdev(self) -> int:
-        return os.makedev(self.device.major_number, self.minor)
+        return os.makedev(self.major, self.minor)
 
     @property
     def st_mode(self) -> int:
-        return stat.S_IFCHR | self.mode
+        return self.kind | self.mode
+
+    @property
+    def driver_name(self) -> str:
+        return self.device.name if self.device is not None else f"(no driver, {self.major})"
 
 
 @dataclass(eq=False)
@@ -127,11 +176,29 @@ class Vfs:
 
     # -- nodes -------------------------------------------------------------------
 
-    def add_node(self, path: str, device: Device, minor: int, mode: int = 0o666) -> Node:
+    def add_node(
+        self,
+        path: str,
+        device: Device | None,
+        minor: int,
+        mode: int = 0o666,
+        major: int | None = None,
+        kind: int = stat.S_IFCHR,
+    ) -> Node:
+        """A node at `path`. A host file there is shadowed for traced programs
+        (the caller decides whether one may be: mknod(2) shadows only a host
+        device node, as a driver's own node would replace a stale one)."""
         path = os.path.normpath(path)
+        if path.startswith("//"):  # kept by normpath (POSIX lets it mean something); not by Linux
+            path = "/" + path.lstrip("/")
         if path in self.nodes:
             raise FileExistsError(errno.EEXIST, f"{path} already exists")
-        node = Node(next(self._ino), device, minor, mode, os.getuid(), os.getgid(), [path])
+        if major is None:
+            major = device.major_number if device is not None else 0
+        node = Node(
+            next(self._ino), device, minor, mode, os.getuid(), os.getgid(), [path],
+            major=major, kind=kind,
+        )  # fmt: skip
         self.nodes[path] = node
         self._basenames.add(os.path.basename(path))
         return node
@@ -325,7 +392,7 @@ class Vfs:
         return [
             {
                 "path": f.path,
-                "device": f.node.device.name,
+                "device": f.node.driver_name,
                 "inode": f.inode,
                 "flags": f.flags,
                 "opener": f.opener,

@@ -214,3 +214,11 @@ def test_twenty_copies_with_two_jobs_give_progress_summary_and_csv(tmp_path: Pat
     rows = (tmp_path / "class.csv").read_text().splitlines()
     assert len(rows) == 21 and rows[0].startswith("submission,score,max_score")
     assert all(",80,80," in row for row in rows[1:])
+
+
+@pytest.mark.parametrize("spec", ["message_slot,profile=tau,major=240", "message_slot,major=245"])
+def test_suites_mknod_with_the_major_the_course_header_registers(spec: str) -> None:
+    """The README's own `-d message_slot,major=240`: the suite's mknod uses that major."""
+    name = "message-slot-tau" if "tau" in spec else "message-slot"
+    [result] = grade_many([str(FIXTURES / name / "good")], ASSIGNMENTS[name], [spec], jobs=1)
+    assert result.full_marks, report.text(result)

@@ -107,7 +107,7 @@ class ProcessInfo:
     watched: set[int] = field(default_factory=set)  # fd numbers with a watch filter
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # grading keeps every call: keep them small
 class TraceEvent:
     """One call that touched the sandbox (`Sandbox.trace`, `run --trace`)."""
 
