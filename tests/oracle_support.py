@@ -55,6 +55,13 @@ def variants() -> list[str]:
     return sorted(p.parent.name for p in ORACLE.glob("*/expect"))
 
 
+def expected_reports(variant: str) -> list[str]:
+    """The report a variant's bug must give: any one line of VARIANT/expect, in the
+    run's stderr (`stdout:TEXT`: in its stdout, where a bug shows only in the data)."""
+    text = (ORACLE / variant / "expect").read_text()
+    return [line for line in text.splitlines() if line.strip()]
+
+
 def base_of(variant: str) -> str:
     return max((m for m in modules() if variant.startswith(m + "_")), key=len)
 

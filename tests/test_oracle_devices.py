@@ -39,3 +39,24 @@ def test_every_shipped_module_has_recordings() -> None:
         for script in oracle.scripts(module):
             assert (script.parent / f"{script.name}.out").is_file(), script
             assert (script.parent / f"{script.name}.dmesg").is_file(), script
+    for variant in oracle.variants():
+        assert (oracle.KMOD / variant / "README").read_text().startswith("Bug: "), variant
+        assert oracle.expected_reports(variant), variant
+        assert oracle.base_of(variant) in oracle.modules(), variant
+
+
+def test_module_headers_are_the_course_headers() -> None:
+    """Each test module ships the course header its clients use (the same major and
+    ioctl numbers), as a student submits it."""
+    pairs = {
+        "chatroom": oracle.CPROGS / "chatroom.h",
+        "msgslot_seed": oracle.CPROGS / "message_slot.h",
+        "msgslot_tau": oracle.CPROGS / "tau" / "message_slot.h",
+        "mq": oracle.CPROGS / "mq.h",
+    }
+    for module_dir in oracle.KMOD.iterdir():
+        if not module_dir.is_dir():
+            continue
+        base = max((m for m in pairs if module_dir.name.startswith(m)), key=len)
+        course = pairs[base]
+        assert (module_dir / course.name).read_text() == course.read_text(), module_dir
