@@ -91,6 +91,7 @@ class Daemon:
         self.sessions: dict[int, Session] = {}
         self.session_of: dict[int, int] = {}  # tgid -> session root
         self.stopping = False
+        self.configured = False  # insmod changed the devices: keep them until `stop`
         self.sup.syscalls.trace = self._trace
         self.sup.syscalls.on_call = self._count
         self.sup.task_hooks.append(self._on_task)
@@ -130,6 +131,7 @@ class Daemon:
             or self.clients
             or self.sup.vfs.files
             or self.sup.vfs.nodes_changed
+            or self.configured
             or any(d.holds_state() for d in self.sup.devices.values())
         )
 
@@ -362,6 +364,7 @@ class Daemon:
     def op_insmod(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
         device = self._device_from_spec(r["spec"])
         what = self._load_or_replace(device, "insmod")
+        self.configured = self.configured or what != "already loaded"
         loaded = self.sup.devices[device.name]
         return {"name": device.name, "major": loaded.major_number, "action": what}
 
