@@ -632,6 +632,8 @@ def insmod(
     finally:
         conn.close()
     action = reply.get("action", "loaded")
+    if action == "already loaded":
+        action = "already loaded with these parameters"
     typer.echo(f"{reply['name']}: {action} (major {reply['major']})")
 
 
@@ -642,6 +644,7 @@ def rmmod(
 ) -> None:
     """Unload a device; refused (EBUSY) while any of its files is open."""
     _request(namespace, "rmmod", name=device)
+    typer.echo(f"{device}: unloaded")
 
 
 @app.command()
