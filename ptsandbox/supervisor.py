@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import seccomp
-from .devices.base import Device
+from .devices.base import DYNAMIC_MAJOR, Device
 from .exitstatus import ExitStatus
 from .syscalls import Syscalls
 from .sysnr import NAMES, NR
@@ -52,6 +52,14 @@ def find_program(program: str) -> str:
     if os.path.isdir(path) or not os.access(path, os.X_OK):
         raise ProgramNotFound(f"{program}: Permission denied", 126)
     return path
+
+
+def _load_params(device: Device) -> str:
+    """The parameters worth a dmesg line (a profile, what differs from it)."""
+    from .devices import defining_params
+
+    shown = [f"{k}={v}" for k, v in defining_params(device).items()]
+    return f"; {', '.join(shown)}" if shown else ""
 
 
 def exit_code_of(status: int) -> int:
@@ -120,6 +128,8 @@ class Supervisor:
             self._printk(name, line)
 
         device.log = printk
+        if device.major_number == DYNAMIC_MAJOR:
+            device.assigned_major = self._free_major()
         for spec in device.nodes():
             self.vfs.add_node(spec.path, device, spec.minor, spec.mode)
         if device.major_number:
@@ -133,11 +143,13 @@ class Supervisor:
                 def native(ctx: Any, args: tuple[int, ...], nr: int = nr) -> bool:
                     return device.native_call(nr, ctx, args)
 
-            self.syscalls.extra[nr] = self.syscalls.device_syscall(name, handler, native)
+            self.syscalls.extra[nr] = self.syscalls.device_syscall(
+                name, handler, native, device.name
+            )
         self.devices[device.name] = device
         for fd, callback in device.event_fds().items():
             self.add_reader(fd, _ignoring_fd(callback))
-        self._printk(device.name, f"loaded (major {device.major_number})")
+        self._printk(device.name, f"loaded (major {device.major_number}{_load_params(device)})")
 
     def _printk(self, name: str, line: str) -> None:
         when = time.time()
@@ -186,6 +198,34 @@ class Supervisor:
             self.syscalls.extra.pop(nr, None)
         del self.devices[device.name]
         self._printk(device.name, "unloaded")
+
+    def _free_major(self) -> int:
+        """The kernel's dynamic majors: 254 down to 234, then 511 down to 384."""
+        used = {d.major_number for d in self.devices.values()}
+        for major in [*range(254, 233, -1), *range(511, 383, -1)]:
+            if major not in used:
+                return int(major)
+        raise ValueError("no free major number left (Device or resource busy)")
+
+    def replace(self, old: Device, new: Device) -> None:
+        """insmod of an idle device with other parameters: unload it, load `new`.
+        Nodes made by mknod for the old driver stay, if the major is the same."""
+        made = {spec.path for spec in old.nodes()}
+        kept = [
+            (path, node.minor, node.mode)
+            for path, node in self.vfs.nodes.items()
+            if node.device is old and path not in made
+        ]
+        self.unload(old)
+        try:
+            self.load(new)
+        except (ValueError, FileExistsError):
+            self.load(old)
+            raise
+        if new.major_number == old.major_number:
+            for path, minor, mode in kept:
+                if path not in self.vfs.nodes:
+                    self.vfs.add_node(path, new, minor, mode)
 
     def extra_syscalls(self) -> list[int]:
         return sorted(self.syscalls.extra)
@@ -324,10 +364,10 @@ class Supervisor:
             hook(thread, parent)
 
     def on_exec(self, thread: Thread) -> None:
-        pass
+        self.syscalls.proc(thread.tgid).comm = None  # a new program, a new name
 
     def on_exit(self, thread: Thread, status: int) -> None:
-        self.syscalls.on_exit(thread)
+        self.syscalls.on_exit(thread, status)
         for device in self.devices.values():
             device.task_exit(thread.tid, thread.tgid)
         program = self.programs.get(thread.tid)

@@ -6,7 +6,9 @@ import importlib
 import importlib.util
 import os
 import sys
+import weakref
 from pathlib import Path
+from typing import Any
 
 from .base import Device, ParamError
 from .chatroom import Chatroom
@@ -19,6 +21,16 @@ BUILTIN: dict[str, type[Device]] = {cls.name: cls for cls in (Chatroom, MessageS
 
 class UnknownDevice(LookupError):
     pass
+
+
+# where each class loaded from a file came from, so that asking twice for
+# `file.py:Class` (a fresh import each time) is recognised as the same device
+_ORIGINS: weakref.WeakKeyDictionary[type[Device], str] = weakref.WeakKeyDictionary()
+
+
+def origin(cls: type[Device]) -> str:
+    """`ptsandbox.devices.chatroom:Chatroom`, or `/abs/path/file.py:Class`."""
+    return _ORIGINS.get(cls, f"{cls.__module__}:{cls.__qualname__}")
 
 
 def resolve(name: str) -> type[Device]:
@@ -50,6 +62,8 @@ def resolve(name: str) -> type[Device]:
     cls = getattr(module, cls_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Device)):
         raise UnknownDevice(f"{name} is not a ptsandbox Device class")
+    if where.endswith(".py"):
+        _ORIGINS[cls] = f"{os.path.abspath(where)}:{cls_name}"
     return cls
 
 
@@ -67,6 +81,22 @@ def _kernel_module(path: str) -> type[Device]:
     except BuildError as e:
         diagnostics = e.diagnostics.rstrip()
         raise UnknownDevice(f"{diagnostics}\n{e.summary}" if diagnostics else e.summary) from None
+
+
+def defining_params(device: Device) -> dict[str, Any]:
+    """The parameters that tell this instance apart: every choice (a profile, a
+    policy) and whatever differs from what those choices imply by default."""
+    cls = type(device)
+    choices = {p.name: device.config.get(p.name) for p in cls.all_params() if p.choices}
+    try:
+        baseline = cls(config=dict(choices)).config
+    except (ParamError, ValueError):
+        baseline = {}
+    names = [p.name for p in cls.all_params()]
+    return {
+        **choices,
+        **{n: device.config.get(n) for n in names if device.config.get(n) != baseline.get(n)},
+    }
 
 
 def parse_device_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -145,6 +175,8 @@ __all__ = [
     "UnknownDevice",
     "absolute_spec",
     "build_devices",
+    "defining_params",
+    "origin",
     "parse_device_spec",
     "resolve",
 ]

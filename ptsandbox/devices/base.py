@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from .ioctl import IO, IOR, IOW, IOWR, Ioctl
+
 POLLIN = 0x001
 POLLPRI = 0x002
 POLLOUT = 0x004
@@ -36,6 +38,18 @@ POLLWRNORM = 0x100
 DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
 
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+
+#: `major = DYNAMIC_MAJOR`: the sandbox picks a free major at load, as the kernel's
+#: register_chrdev(0, ...) does; `major_number` (and dmesg) tell which
+DYNAMIC_MAJOR = -1
+
+__all__ = [
+    "DEFAULT_POLLMASK", "DYNAMIC_MAJOR", "IO", "IOR", "IOW", "IOWR", "POLLERR", "POLLHUP",
+    "POLLIN", "POLLOUT", "POLLPRI", "POLLRDNORM", "POLLWRNORM", "SEEK_CUR", "SEEK_END",
+    "SEEK_SET", "Block",
+    "Context", "Device", "DeviceError", "DeviceFile", "Ioctl", "NodeSpec", "Param",
+    "ParamError", "PollTable", "WaitQueue",
+]  # fmt: skip
 
 
 class DeviceError(Exception):
@@ -171,6 +185,8 @@ class Param:
     min: int | None = None
     max: int | None = None
     choices: Sequence[str] | None = None
+    #: how listings show the value: "" as is, "ioctl" as a command (0x4008eb00, _IOW(235, 0, 8))
+    show: str = ""
 
     def parse(self, raw: Any) -> Any:
         value: Any
@@ -225,6 +241,7 @@ class Device:
 
     config: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = field(default=lambda line: None, repr=False)
+    assigned_major: int = field(default=0, repr=False)  # a DYNAMIC_MAJOR's, set at load
 
     def __post_init__(self) -> None:
         self.config = self.load_params(self.config)
@@ -254,6 +271,8 @@ class Device:
     @property
     def major_number(self) -> int:
         """The major this instance registered (a parameter for some drivers)."""
+        if self.assigned_major:
+            return self.assigned_major
         return int(self.config.get("major", self.major))
 
     def nodes(self) -> Iterator[NodeSpec]:
@@ -264,6 +283,10 @@ class Device:
     def open(self, ctx: Context, minor: int, inode: int) -> DeviceFile:
         """A new open file of the node with this minor and inode number."""
         raise NotImplementedError
+
+    def ioctls(self) -> dict[int, Ioctl]:
+        """The driver's ioctl commands by number, with names traces show (see ioctl.py)."""
+        return {}
 
     def syscalls(self) -> dict[int, Callable[[Context, tuple[int, ...]], int]]:
         """New syscalls this driver adds: number -> handler(ctx, args)."""

@@ -267,16 +267,20 @@ class PathCalls(SyscallCore):
     def _open(self, t: Thread, node: Node, flags: int, path: str, name: str) -> Outcome:
         outcome = self._open_inner(t, node, flags & 0xFFFFFFFF, path)
         if self.tracing:
-            call = f"{name}({calltrace.quote(path.encode())}, {calltrace.open_flags(flags)})"
+            driver = node.device.name if node.device else ""  # none: a node of no driver
+            shown = calltrace.Sym(calltrace.open_flags(flags), flags)
+            call = calltrace.Call(name, (calltrace.Str(path.encode()), shown))
             if isinstance(outcome, int):
-                self._emit(t, call, outcome)
+                self._emit(t, call, outcome, driver, (flags,))
             elif isinstance(outcome, Generator):
-                return self._traced_job(t, call, outcome)
+                return self._traced_job(t, call, outcome, driver, flags)
         return outcome
 
-    def _traced_job(self, t: Thread, call: str, job: Job) -> Job:
+    def _traced_job(
+        self, t: Thread, call: calltrace.Call, job: Job, device: str, flags: int
+    ) -> Job:
         result = yield from job
-        self._emit(t, call, result)
+        self._emit(t, call, result, device, (flags,))
         return result
 
     def _open_inner(self, t: Thread, node: Node, flags: int, path: str) -> Outcome:
