@@ -219,6 +219,14 @@ def grade(
         typer.Option("--out", "-o", help="write the report here (gradescope: results.json)"),
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="submissions graded at once")] = 0,
+    no_contain: Annotated[
+        bool,
+        typer.Option(
+            "--no-contain",
+            help="run builds and scenarios without the bubblewrap sandbox: "
+            "only inside a throwaway container",
+        ),
+    ] = False,
 ) -> None:
     """Grade students' C clients against the reference devices.
 
@@ -227,7 +235,10 @@ def grade(
     (with the Makefile if it has a target for them, else gcc); the module is
     not built: the reference device plays its part. Every scenario of the
     assignment runs in a fresh private sandbox, with its own time, CPU, memory,
-    process and output limits. Exits 0 only if every submission gets full marks.
+    process and output limits. Each build and each scenario runs in a bubblewrap
+    sandbox (README: Threat model): the submission sees a read-only system, no
+    home, no network, nothing outside its own processes. Exits 0 only if every
+    submission gets full marks.
     """
     from .grading import report
     from .grading.runner import default_jobs, grade_many, merge_specs
@@ -247,8 +258,15 @@ def grade(
         build_devices(merge_specs(ASSIGNMENTS[assignment].devices, specs), builtins=False)
     except ValueError as e:
         raise fail(str(e)) from None
+    if not no_contain:
+        from .grading.contain import unavailable
+
+        if why := unavailable():
+            raise fail(why)
     chosen = ASSIGNMENTS[assignment]
-    results = _grade_with_progress(submissions, chosen, specs, jobs or default_jobs(), grade_many)
+    results = _grade_with_progress(
+        submissions, chosen, specs, jobs or default_jobs(), grade_many, not no_contain
+    )
     if fmt == "gradescope":
         if len(results) != 1:
             raise fail("--format gradescope grades one submission (Gradescope runs one per job)")
@@ -276,17 +294,25 @@ def grade_worker(
     submission: str,
     assignment: str,
     device: Annotated[list[str] | None, typer.Option("--device", "-d")] = None,
+    no_contain: Annotated[bool, typer.Option("--no-contain")] = False,
 ) -> None:
     """Grade one submission and print its result as JSON (used by `grade`)."""
+    from .grading.contain import die_with_parent
     from .grading.runner import grade_submission
     from .grading.suites import ASSIGNMENTS
 
-    result = grade_submission(submission, ASSIGNMENTS[assignment], device or [])
+    die_with_parent()  # a killed grader takes its workers (and their sandboxes) along
+    result = grade_submission(submission, ASSIGNMENTS[assignment], device or [], not no_contain)
     typer.echo(json.dumps(result.to_dict()))
 
 
 def _grade_with_progress(
-    submissions: list[str], assignment: Any, specs: list[str], jobs: int, grade_many: Any
+    submissions: list[str],
+    assignment: Any,
+    specs: list[str],
+    jobs: int,
+    grade_many: Any,
+    contain: bool = True,
 ) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -308,7 +334,7 @@ def _grade_with_progress(
             if not console.is_terminal and len(submissions) > 1:
                 console.print(f"graded {result.submission}: {result.score:g}/{result.max_score:g}")
 
-        return grade_many(submissions, assignment, specs, jobs, done)
+        return grade_many(submissions, assignment, specs, jobs, done, contain)
 
 
 def _summary(results: Any, out: str | None) -> None:
