@@ -71,6 +71,14 @@ def run(
     stats: Annotated[
         bool, typer.Option("--stats", help="at exit, print how many stops the supervisor handled")
     ] = False,
+    contain: Annotated[
+        bool,
+        typer.Option(
+            "--contain",
+            help="run it in the bubblewrap sandbox `grade` uses: read-only system, "
+            "no home, no network, only the current directory writable (implies --private)",
+        ),
+    ] = False,
     pin_cpu: Annotated[
         int | None,
         typer.Option(
@@ -113,7 +121,19 @@ def run(
             os.sched_setaffinity(0, {pin_cpu})  # the program inherits it
         except (OSError, ValueError) as e:
             raise fail(f"--pin-cpu {pin_cpu}: {e}") from None
-    if private:
+    if contain:
+        from .grading.contain import ContainError, run_contained, unavailable
+        from .supervisor import ProgramNotFound
+
+        if why := unavailable():
+            raise fail(f"{why}: --contain needs it (apt-get install bubblewrap)")
+        try:
+            code = run_contained(argv, device or [], out, trace_format, stats)
+        except ProgramNotFound as e:
+            raise fail(str(e), e.exit_code) from None
+        except ContainError as e:
+            raise fail(str(e)) from None
+    elif private:
         code = run_program(argv, devices, trace=out, trace_format=trace_format, stats=stats)
     else:
         code = run_in_namespace(argv, namespace, device or [], out, trace_format, stats)
@@ -259,10 +279,10 @@ def grade(
     except ValueError as e:
         raise fail(str(e)) from None
     if not no_contain:
-        from .grading.contain import unavailable
+        from .grading.contain import GRADE_HINT, unavailable
 
         if why := unavailable():
-            raise fail(why)
+            raise fail(f"{why}: {GRADE_HINT}")
     chosen = ASSIGNMENTS[assignment]
     results = _grade_with_progress(
         submissions, chosen, specs, jobs or default_jobs(), grade_many, not no_contain

@@ -227,3 +227,22 @@ def test_grade_refuses_without_bubblewrap_unless_no_contain(tmp_path: Path) -> N
     r = subprocess.run(grade, capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     assert "uid map: Permission denied" in r.stderr and "user namespaces" in r.stderr
+
+
+def test_run_contain_keeps_the_current_directory_writable_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(home))
+    script = 'echo x > "$1/pwned"; echo kept > result; id -u > uid; exit 7'
+    r = subprocess.run(
+        [sys.executable, "-m", "ptsandbox", "run", "--contain", "sh", "-c", script, "sh",
+         str(home)],
+        cwd=here, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert r.returncode == 7, r.stderr
+    assert (here / "result").read_text() == "kept\n"
+    assert (here / "uid").read_text() == f"{contain.UID}\n"
+    assert not list(home.iterdir()) and "cannot create" in r.stderr

@@ -63,8 +63,8 @@ PASSWD = (
 GROUP = f"root:x:0:\nnogroup:x:{UID}:\n"
 HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost\n"
 
-INSTALL_HINT = (
-    "run `grade` on a machine with bubblewrap (apt-get install bubblewrap), "
+GRADE_HINT = (
+    "grade where bubblewrap works (apt-get install bubblewrap), "
     "or pass --no-contain only inside a throwaway container"
 )
 
@@ -134,7 +134,7 @@ def bwrap_argv(
     tmpfs mounts, then `readonly` (host path, path inside) binds go on top."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        raise ContainError(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
+        raise ContainError("bubblewrap (bwrap) is not installed")
     binds, pythonpath = python_paths(specs)
     fds = [_data(PASSWD), _data(GROUP), _data(HOSTS)]
     args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
@@ -183,7 +183,8 @@ def bwrap_argv(
 
 @functools.cache
 def unavailable() -> str | None:
-    """Why no sandbox can be made here (bwrap missing, user namespaces off), or None."""
+    """Why no sandbox can be made here (bwrap missing, user namespaces off), or None.
+    Callers add what to do about it (GRADE_HINT for `grade`)."""
     try:
         argv, fds = bwrap_argv(["true"], cwd=Path("/"))
     except ContainError as e:
@@ -191,16 +192,13 @@ def unavailable() -> str | None:
     try:
         proc = subprocess.run(argv, pass_fds=fds, capture_output=True, text=True, timeout=30)
     except subprocess.TimeoutExpired:
-        return f"bubblewrap did not start a sandbox within 30 s: {INSTALL_HINT}"
+        return "bubblewrap did not start a sandbox within 30 s"
     finally:
         for fd in fds:
             os.close(fd)
     if proc.returncode != 0:
         said = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        return (
-            f"bubblewrap cannot make a sandbox here ({said}; are user namespaces disabled?): "
-            f"{INSTALL_HINT}"
-        )
+        return f"bubblewrap cannot make a sandbox here ({said}; are user namespaces disabled?)"
     return None
 
 
@@ -412,3 +410,42 @@ def die_with_parent() -> None:
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent was already gone
         os._exit(1)
+
+
+def run_contained(
+    argv: list[str],
+    specs: list[str],
+    trace: Any,
+    trace_format: str,
+    stats: bool,
+) -> int:
+    """`ptsandbox run --contain`: `run --private` inside the sandbox `grade` uses,
+    with the current directory writable and the terminal kept (no new session:
+    Ctrl-C and Ctrl-Z reach the program as without it). Returns its exit code."""
+    from ..devices import absolute_spec
+    from ..supervisor import find_program
+
+    cwd = Path.cwd()
+    program = Path(find_program(argv[0])).resolve()
+    readonly = [] if program.is_relative_to(cwd) else [(program, program)]
+    specs = [absolute_spec(s) for s in specs]
+    inner = [sys.executable, "-m", "ptsandbox", "run", "--private"]
+    for spec in specs:
+        inner += ["--device", spec]
+    keep: list[int] = []
+    if trace is not None:  # opened here, where the file is writable: the fd goes in
+        keep.append(trace.fileno())
+        inner += ["--trace-file", f"/dev/fd/{trace.fileno()}"]
+    inner += ["--trace-format", trace_format, *(["--stats"] if stats else [])]
+    inner += ["--", str(program), *argv[1:]]
+    command, fds = bwrap_argv(
+        inner, cwd=cwd, writable=[cwd], readonly=readonly, specs=specs, new_session=False
+    )
+    previous = signal.signal(signal.SIGINT, lambda *_: None)  # the program decides
+    try:
+        proc = subprocess.Popen(command, pass_fds=[*fds, *keep])
+        for fd in fds:
+            os.close(fd)
+        return proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -39,7 +39,7 @@ def grade_submission(
     bubblewrap sandbox (contain.py)."""
     result = SubmissionResult(str(path), assignment.name)
     if contain and (why := sandboxing.unavailable()):
-        result.error = why
+        result.error = f"{why}: {sandboxing.GRADE_HINT}"
         return result
     work = fresh_dir("ptsandbox-grade-")
     try:
