@@ -18,8 +18,9 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -246,3 +247,51 @@ def test_run_contain_keeps_the_current_directory_writable_and_nothing_else(
     assert (here / "result").read_text() == "kept\n"
     assert (here / "uid").read_text() == f"{contain.UID}\n"
     assert not list(home.iterdir()) and "cannot create" in r.stderr
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 120) -> bool:
+    """Poll for an event we cannot be told about (another namespace's process)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_nothing_outlives_a_killed_grader(tmp_path: Path) -> None:
+    """Kill `grade` while a scenario waits for a client that will never answer
+    (time scale 100: it would wait 1000 s): its worker, the sandbox and the
+    client's daemon go at once."""
+    with bait(tmp_path) as b:
+        sub = b.parent / "daemons"
+        shutil.copytree(HOSTILE / "daemons", sub)
+        (sub / "targets.h").write_text(b.targets_h())
+        tricks = (sub / "tricks.h").read_text()
+        (sub / "tricks.h").write_text(
+            tricks.replace(
+                "    waitpid(pid, NULL, 0);\n",
+                "    waitpid(pid, NULL, 0);\n    for (;;)\n        pause();\n",
+            )
+        )
+        (tmp_path / "work").mkdir()
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(ROOT),
+            HOME=str(b.home),
+            TMPDIR=str(tmp_path / "work"),
+            PTSANDBOX_GRADE_TIME_SCALE="100",
+        )
+        grader = subprocess.Popen(
+            [sys.executable, "-m", "ptsandbox", "grade", str(sub), "-a", "chatroom"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            client_daemon = f"done # {b.mark}"  # not the Makefile's (`# MARK make`)
+            assert _wait_for(
+                lambda: any(line.endswith(client_daemon) for line in leftovers(b.mark, tmp_path))
+            )
+        finally:
+            grader.kill()
+            grader.wait()
+        assert _wait_for(lambda: not leftovers(b.mark, tmp_path)), leftovers(b.mark, tmp_path)

@@ -22,6 +22,7 @@ submission wrote.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import os
@@ -198,6 +199,8 @@ def unavailable() -> str | None:
             os.close(fd)
     if proc.returncode != 0:
         said = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        if "Unknown option" in said:
+            return f"bubblewrap is too old here ({said}): it needs 0.8 or later"
         return f"bubblewrap cannot make a sandbox here ({said}; are user namespaces disabled?)"
     return None
 
@@ -225,8 +228,9 @@ def _run(
     try:
         out, err = proc.communicate(json.dumps(request), timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()  # bwrap's init dies with it, and the pid namespace with that
-        out, err = proc.communicate()
+        proc.kill()  # bwrap's init dies with it (--die-with-parent), and its pid namespace
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=10)
         return None, f"the sandbox did not finish within {timeout:.0f}s"
     try:
         answer = json.loads(out)
