@@ -129,6 +129,14 @@ def run(
     stats: Annotated[
         bool, typer.Option("--stats", help="at exit, print how many stops the supervisor handled")
     ] = False,
+    contain: Annotated[
+        bool,
+        typer.Option(
+            "--contain",
+            help="run it in the bubblewrap sandbox `grade` uses: read-only system, "
+            "no home, no network, only the current directory writable (implies --private)",
+        ),
+    ] = False,
     pin_cpu: Annotated[
         int | None,
         typer.Option(
@@ -184,7 +192,19 @@ def run(
             os.sched_setaffinity(0, {pin_cpu})  # the program inherits it
         except (OSError, ValueError) as e:
             raise fail(f"--pin-cpu {pin_cpu}: {e}") from None
-    if private:
+    if contain:
+        from .grading.contain import ContainError, run_contained, unavailable
+        from .supervisor import ProgramNotFound
+
+        if why := unavailable():
+            raise fail(f"{why}: --contain needs it (apt-get install bubblewrap)")
+        try:
+            code = run_contained(argv, device or [], out, trace_format, stats)
+        except ProgramNotFound as e:
+            raise fail(str(e), e.exit_code) from None
+        except ContainError as e:
+            raise fail(str(e)) from None
+    elif private:
         code = run_program(argv, devices, sink, stats)
     else:
         code = run_in_namespace(argv, namespace, device or [], sink, stats)
@@ -421,6 +441,14 @@ def grade(
             help="submissions graded at once; 0 (the default): half the CPUs, at least one",
         ),
     ] = 0,
+    no_contain: Annotated[
+        bool,
+        typer.Option(
+            "--no-contain",
+            help="run builds and scenarios without the bubblewrap sandbox: "
+            "only inside a throwaway container",
+        ),
+    ] = False,
 ) -> None:
     """Grade students' C clients against the reference devices.
 
@@ -429,7 +457,10 @@ def grade(
     (with the Makefile if it has a target for them, else gcc); the module is
     not built: the reference device plays its part. Every scenario of the
     assignment runs in a fresh private sandbox, with its own time, CPU, memory,
-    process and output limits. Exits 0 only if every submission gets full marks.
+    process and output limits. Each build and each scenario runs in a bubblewrap
+    sandbox (README: Threat model): the submission sees a read-only system, no
+    home, no network, nothing outside its own processes. Exits 0 only if every
+    submission gets full marks.
     """
     from .grading import report
     from .grading.runner import default_jobs, grade_many, merge_specs
@@ -449,8 +480,15 @@ def grade(
         build_devices(merge_specs(ASSIGNMENTS[assignment].devices, specs), builtins=False)
     except ValueError as e:
         raise fail(str(e)) from None
+    if not no_contain:
+        from .grading.contain import GRADE_HINT, unavailable
+
+        if why := unavailable():
+            raise fail(f"{why}: {GRADE_HINT}")
     chosen = ASSIGNMENTS[assignment]
-    results = _grade_with_progress(submissions, chosen, specs, jobs or default_jobs(), grade_many)
+    results = _grade_with_progress(
+        submissions, chosen, specs, jobs or default_jobs(), grade_many, not no_contain
+    )
     if fmt == "gradescope":
         if len(results) != 1:
             raise fail("--format gradescope grades one submission (Gradescope runs one per job)")
@@ -478,17 +516,25 @@ def grade_worker(
     submission: str,
     assignment: str,
     device: Annotated[list[str] | None, typer.Option("--device", "-d")] = None,
+    no_contain: Annotated[bool, typer.Option("--no-contain")] = False,
 ) -> None:
     """Grade one submission and print its result as JSON (used by `grade`)."""
+    from .grading.contain import die_with_parent
     from .grading.runner import grade_submission
     from .grading.suites import ASSIGNMENTS
 
-    result = grade_submission(submission, ASSIGNMENTS[assignment], device or [])
+    die_with_parent()  # a killed grader takes its workers (and their sandboxes) along
+    result = grade_submission(submission, ASSIGNMENTS[assignment], device or [], not no_contain)
     typer.echo(json.dumps(result.to_dict()))
 
 
 def _grade_with_progress(
-    submissions: list[str], assignment: Any, specs: list[str], jobs: int, grade_many: Any
+    submissions: list[str],
+    assignment: Any,
+    specs: list[str],
+    jobs: int,
+    grade_many: Any,
+    contain: bool = True,
 ) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -510,7 +556,7 @@ def _grade_with_progress(
             if not console.is_terminal and len(submissions) > 1:
                 console.print(f"graded {result.submission}: {result.score:g}/{result.max_score:g}")
 
-        return grade_many(submissions, assignment, specs, jobs, done)
+        return grade_many(submissions, assignment, specs, jobs, done, contain)
 
 
 def _summary(results: Any, out: str | None) -> None:
