@@ -97,7 +97,7 @@ class Supervisor:
         self.vfs.on_adopt = self._watch_file
         self.vfs.on_release = self._forget_file
         self.vfs.tracked_pids = lambda: {t.tgid for t in self.tracer.threads.values()}
-        self.vfs.cached_pidfd = self._cached_pidfd
+        self.vfs.copy_fd = self._copy_fd
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.tracer.fileno(), selectors.EVENT_READ, None)
         # the supervisor's ends of virtual files, on an epoll of their own so that
@@ -319,14 +319,11 @@ class Supervisor:
             self.ends.unregister(fd)
         self.syscalls.on_release(f)
 
-    def _cached_pidfd(self, tid: int) -> int | None:
+    def _copy_fd(self, tid: int, fd: int) -> int:
         t = self.tracer.threads.get(tid)
         if t is None:
-            return None
-        try:
-            return self.tracer.pidfd(t)
-        except OSError:
-            return None
+            raise OSError(errno.ESRCH, f"{tid} is not traced")
+        return self.tracer.copy_fd(t, fd)
 
     def kill_all(self) -> None:
         self.tracer.kill_all()

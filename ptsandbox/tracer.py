@@ -409,6 +409,7 @@ class Tracer:
         # tids that exited before their parent's fork/clone event was handled: that
         # late event must not bring them back (the table would never empty)
         self._exited_unannounced: dict[int, None] = {}
+        self.pidfd_thread = has_pidfd_thread()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -588,6 +589,7 @@ class Tracer:
             if old is not None:
                 self._close_pidfd(old)
         t.tgid = t.tid
+        self._close_pidfd(t)  # a non-leader's exec takes over the leader's pid
         t.job = t.job_regs = t.job_action = None
         t.parked = False
         self.handler.on_exec(t)
@@ -787,10 +789,39 @@ class Tracer:
         ptrace(request, t.tid, 0, sig)
 
     def pidfd(self, t: Thread) -> int:
-        """A pidfd naming this thread (its fd table), cached while it lives."""
+        """A pidfd for this thread (PIDFD_THREAD), else for its process; cached."""
         if t.pidfd < 0:
-            t.pidfd = pidfd_open(t.tid)
+            t.pidfd = pidfd_open(t.tid if self.pidfd_thread else t.tgid, self.pidfd_thread)
         return t.pidfd
+
+    def copy_fd(self, t: Thread, fd: int) -> int:
+        """A copy of `fd` from this thread's own fd table; the caller closes it at once.
+
+        Without PIDFD_THREAD (Linux < 6.9) a pidfd can only name a process, and
+        pidfd_getfd() then reaches the *leader's* table: right for threads that
+        share it (CLONE_FILES), wrong for one with a table of its own, and
+        impossible once the leader has exited. The copy is therefore checked to
+        be the file /proc/TID/fd/N names; OSError(EXDEV) says that no pidfd
+        reaches this thread's table, and the caller must have the thread itself
+        do the work (inject the call)."""
+        try:
+            copy = pidfd_getfd(self.pidfd(t), fd)
+        except OSError as e:
+            if self.pidfd_thread or t.tid == t.tgid:
+                raise
+            raise OSError(errno.EXDEV, f"the leader's fd table is gone: {e.strerror}") from None
+        if self.pidfd_thread or t.tid == t.tgid:
+            return copy
+        try:
+            mine = os.stat(f"/proc/{t.tid}/fd/{fd}")
+            got = os.fstat(copy)
+        except OSError:
+            os.close(copy)
+            raise
+        if (mine.st_dev, mine.st_ino) != (got.st_dev, got.st_ino):
+            os.close(copy)
+            raise OSError(errno.EXDEV, "the thread has an fd table of its own")
+        return copy
 
     def _close_pidfd(self, t: Thread) -> None:
         if t.pidfd >= 0:
@@ -817,12 +848,24 @@ class Tracer:
         return True
 
 
-def pidfd_open(tid: int) -> int:
-    """A pidfd for a thread (PIDFD_THREAD, Linux >= 6.9), else for a process."""
-    fd = _syscall(NR["pidfd_open"], tid, os.O_EXCL)  # O_EXCL is PIDFD_THREAD
+PIDFD_THREAD = os.O_EXCL  # Linux >= 6.9: a pidfd for a thread, not a process
+NO_PIDFD_THREAD_ENV = "PTSANDBOX_NO_PIDFD_THREAD"
+
+
+def pidfd_open(pid: int, thread: bool = False) -> int:
+    """A pidfd for a process (a leader's tid), or with `thread` for any thread."""
+    return _check(_syscall(NR["pidfd_open"], pid, PIDFD_THREAD if thread else 0), "pidfd_open")
+
+
+def has_pidfd_thread() -> bool:
+    """Does this kernel take PIDFD_THREAD (and the environment not refuse it)?"""
+    if os.environ.get(NO_PIDFD_THREAD_ENV, "") not in ("", "0"):
+        return False  # behave as on a kernel before 6.9 (tests, bug hunts)
+    fd = _syscall(NR["pidfd_open"], os.getpid(), PIDFD_THREAD)
     if fd < 0:
-        fd = _syscall(NR["pidfd_open"], tid, 0)
-    return _check(fd, "pidfd_open")
+        return False
+    os.close(fd)
+    return True
 
 
 def pidfd_getfd(pidfd: int, fd: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import socket
 import struct
 import time
 from collections import Counter
@@ -385,10 +386,26 @@ class SyscallCore:
             else:
                 self.vfs.mark_dirty(f)
                 self.vfs.sync_readiness([(t.tid, fd, f)])
-                fd_ = fd if what == "read" else None
-                return self.park(t, b.queue, what, f, fd_, b.interrupted)
+                # a token that could not be pulled would wake a ppoll() at once
+                on_fd = what == "read" and not f.token_stuck
+                return self.park(t, b.queue, what, f, fd if on_fd else None, b.interrupted)
         self.vfs.mark_dirty(f)
         self.vfs.sync_readiness([(t.tid, fd, f)])
+        if f.token and f.token_stuck:
+            return self._pull_token_in_tracee(f, fd, result)
+        return result
+
+    def _pull_token_in_tracee(self, f: OpenFile, fd: int, result: int) -> Job:
+        """No pidfd reaches this thread's fd table (Linux < 6.9, a thread with a
+        table of its own or a leader that has exited): it takes the stale
+        readiness token out of its socket itself, then gets its call's result."""
+        while True:
+            got = yield Run(NR["recvfrom"], (fd, Scratch(0), 16, socket.MSG_DONTWAIT, 0, 0))
+            if got < 0:
+                break
+        if got == -errno.EAGAIN:
+            f.token = f.token_stuck = False
+            self.vfs.mark_dirty(f)  # readable again meanwhile? the loop sends a new one
         return result
 
     def device_syscall(

@@ -335,8 +335,14 @@ class PathCalls(SyscallCore):
             if fd < 0:
                 return fd  # EMFILE, ENFILE: as open would
             try:
-                pidfd = self.tracer.pidfd(t)
-                f = self.vfs.adopt(pidfd, fd, node, dfile, f_flags, t.tgid, path)
+                try:
+                    copy = self.tracer.copy_fd(t, fd)
+                except OSError as e:
+                    if e.errno != errno.EXDEV:
+                        raise
+                    f = yield from self._adopt_by_connect(t, fd, node, dfile, f_flags, path)
+                else:
+                    f = self.vfs.adopt(copy, node, dfile, f_flags, t.tgid, path)
             except OSError as e:
                 log.error("cannot back fd %d of %d: %s", fd, t.tgid, e)
                 yield Run(NR["close"], (fd,))
@@ -349,6 +355,22 @@ class PathCalls(SyscallCore):
         finally:
             if not adopted:
                 dfile.release()
+
+    def _adopt_by_connect(
+        self, t: Thread, fd: int, node: Node, dfile: DeviceFile, f_flags: int, path: str
+    ) -> Generator[Run, int, OpenFile]:
+        """No pidfd reaches this thread's fd table (Linux < 6.9, and a thread with
+        a table of its own or whose leader has exited): it connects its new socket
+        to a one-shot listener of ours itself."""
+        listener, addr = self.vfs.one_shot_listener()
+        try:
+            res = yield Run(NR["connect"], (fd, Scratch(0), len(addr)), addr)
+            if res < 0:
+                raise OSError(-res, f"connect: {os.strerror(-res)}")
+            inode = os.stat(f"/proc/{t.tid}/fd/{fd}").st_ino
+            return self.vfs.adopt_connected(listener, inode, node, dfile, f_flags, t.tgid, path)
+        finally:
+            listener.close()
 
     def _access(self, mode: int, node: Node) -> int:
         if mode & ~7:
