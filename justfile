@@ -27,7 +27,7 @@ demo:
 bench:
     {{py}} bench/run.py
 
-# the torture suite at full scale, seeded, with its figures (not part of CI; ~20 min)
+# the torture suite at full scale, seeded, with its figures (not part of CI; about 15 min)
 torture *ARGS:
     {{py}} tests/torture/run.py {{ARGS}}
 

@@ -224,8 +224,8 @@ class ReadWriteCalls(SyscallCore):
     @staticmethod
     def _import_iovec(t: Thread, vec: int, iovcnt: int) -> list[tuple[int, int]] | int:
         """The kernel's import_iovec(): the segments, their total clamped to
-        MAX_RW_COUNT, each clamped one checked with access_ok (this is 6.x's order;
-        5.15 checks the unclamped length); or -errno."""
+        MAX_RW_COUNT, each clamped one checked with access_ok (the order Linux
+        6.18 shows; the 5.x sources check the unclamped length); or -errno."""
         if iovcnt == 0:
             return []
         if iovcnt > IOV_MAX:
