@@ -83,8 +83,9 @@ def _run_scenario(
             for p in broken
         )
         return ScenarioResult(
-            scenario.name, scenario.description, 0.0, scenario.points, False, message
-        )
+            scenario.name, scenario.description, 0.0, scenario.points, False, message,
+            visibility=scenario.visibility,
+        )  # fmt: skip
     limit = scenario.limits.processes
     with Sandbox(build_devices(specs, builtins=False), process_limit=limit) as sb:
         ctx = ScenarioContext(sb, built, scenario.limits, workdir)  # type: ignore[arg-type]
@@ -110,6 +111,7 @@ def _run_scenario(
         passed,
         message,
         round(time.monotonic() - start, 2),
+        scenario.visibility,
     )
 
 
@@ -126,6 +128,8 @@ def grade_many(
 
     def work(path: str) -> SubmissionResult:
         argv = [sys.executable, "-m", "ptsandbox", "grade-worker", path, assignment.name]
+        if assignment.course_file:
+            argv += ["--course", assignment.course_file]
         for spec in device_specs:
             argv += ["--device", spec]
         proc = subprocess.run(argv, capture_output=True, text=True)
