@@ -41,9 +41,11 @@ def collision_notes(assignment: Assignment, device_specs: Sequence[str]) -> list
         specs = merge_specs(assignment.devices, scenario.devices, device_specs)
         for device in build_devices(specs, builtins=False):
             for nr, handler in device.syscalls().items():
+                if nr not in NAMES:
+                    continue
                 name = getattr(handler, "__name__", f"syscall_{nr}")
                 note = f"note: {collision_warning(device, nr, name)}"
-                if nr in NAMES and note not in notes:
+                if note not in notes:
                     notes.append(note)
     return notes
 
