@@ -382,7 +382,9 @@ def measure_pinned(sizes: Sizes, runs: int) -> Measure:
 def fanout_once(exe: str, members: int, messages: int, queue_len: int) -> dict[str, Any]:
     """One sender, `members` receivers, in this process's supervisor (run it in a worker)."""
     room = Chatroom(config={"full": "block", "queue_len": queue_len})
-    with Sandbox([room]) as sb:
+    # trace=False: the supervisor as `ptsandbox run` has it. A Sandbox records every
+    # call for graders by default, ~0.6 KB per delivery here (80 MB at 100 x 1,000).
+    with Sandbox([room], trace=False) as sb:
         receivers = [sb.spawn([exe, "recv", str(messages), f"r{i}"]) for i in range(members)]
         for r in receivers:
             r.expect("ready", TIMEOUT)

@@ -84,6 +84,7 @@ _SYSCALL_INSN_LEN = 2  # both `syscall` (0f 05) and `int $0x80` (cd 80)
 _STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 _RED_ZONE = 128
 _ALL_SIGNALS = 0xFFFFFFFFFFFFFFFF
+_MAX_UNANNOUNCED = 4096
 
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
@@ -177,6 +178,7 @@ Outcome = int | _Allow | Job
 class TraceHandler(Protocol):
     def on_syscall(self, thread: Thread, nr: int, args: tuple[int, ...]) -> Outcome: ...
     def on_unpark(self, thread: Thread) -> None: ...
+    def on_signalled(self, thread: Thread) -> int | None: ...
     def on_new_task(self, thread: Thread, parent: Thread | None) -> None: ...
     def on_exec(self, thread: Thread) -> None: ...
     def on_exit(self, thread: Thread, status: int) -> None: ...
@@ -204,6 +206,7 @@ class Thread:
     started: bool = False  # its first stop (attach) has been seen
     gone: bool = False
     group_stopped: bool = False  # in a job-control stop (we issued PTRACE_LISTEN)
+    announced: bool = True  # its parent's fork/clone event has been seen
     pidfd: int = -1
 
     @property
@@ -403,6 +406,9 @@ class Tracer:
         self.more_pending = False  # dispatch() stopped with stops still queued
         self._info = ctypes.create_string_buffer(88)
         self._mask = ctypes.c_uint64()
+        # tids that exited before their parent's fork/clone event was handled: that
+        # late event must not bring them back (the table would never empty)
+        self._exited_unannounced: dict[int, None] = {}
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -487,8 +493,10 @@ class Tracer:
     def _thread(self, tid: int) -> Thread:
         t = self.threads.get(tid)
         if t is None:
-            t = Thread(tid, _read_tgid(tid))
+            # a stop before its parent's fork/clone event (wait order is not event order)
+            t = Thread(tid, _read_tgid(tid), announced=False)
             self.threads[tid] = t
+            self._exited_unannounced.pop(tid, None)  # a new task with a reused tid
         return t
 
     def _on_wait_status(self, tid: int, status: int) -> None:
@@ -497,6 +505,11 @@ class Tracer:
             if t is None:
                 return
             t.gone = True
+            if not t.announced:
+                self._exited_unannounced[tid] = None
+                while len(self._exited_unannounced) > _MAX_UNANNOUNCED:
+                    # its parent died before reporting the fork: forget the oldest
+                    del self._exited_unannounced[next(iter(self._exited_unannounced))]
             self._abandon_job(t)
             self._close_pidfd(t)
             self.handler.on_exit(t, status)
@@ -531,10 +544,14 @@ class Tracer:
     def _on_event_stop(self, t: Thread, sig: int) -> None:
         if not t.started:
             # a new child's first stop; it may come before its parent's fork event
-            # (or instead of it, if the parent was killed): let it run either way
+            # (or instead of it, if the parent was killed). The kernel reports it
+            # with SIGTRAP, or with the stop signal when the thread group is in a
+            # group-stop (a thread born while SIGSTOP was being delivered): then it
+            # is that group-stop, and resuming it would leave one thread running
             t.started = True
-            self._resume(t)
-            return
+            if sig not in _STOP_SIGNALS:
+                self._resume(t)
+                return
         if sig in _STOP_SIGNALS:
             # group-stop (SEIZE): stay stopped but let SIGCONT wake it
             ptrace(PTRACE_LISTEN, t.tid)
@@ -550,9 +567,15 @@ class Tracer:
         tgid = child_tid if event != EVENT_CLONE else _read_tgid(child_tid)
         child = self.threads.get(child_tid)
         if child is None:
+            if child_tid in self._exited_unannounced:
+                # it ran and exited before this event reached us: nothing to follow
+                del self._exited_unannounced[child_tid]
+                self._resume(parent)
+                return
             child = Thread(child_tid, tgid)
             self.threads[child_tid] = child
         child.tgid = tgid
+        child.announced = True
         self.handler.on_new_task(child, parent)
         self._resume(parent)
 
@@ -717,7 +740,11 @@ class Tracer:
         assert regs is not None
         t.parked = False
         t.job_regs = None
-        if result >= 0:
+        final = self.handler.on_signalled(t) if result < 0 and _signal_pending(t.tid) else None
+        if final is not None:
+            # the driver finished the call when the signal came: that is its result
+            regs.rax = final & 0xFFFFFFFFFFFFFFFF
+        elif result >= 0:
             # woken by readiness with no signal pending: run the call again
             regs.rax = regs.orig_rax
             regs.rip -= _SYSCALL_INSN_LEN
@@ -801,6 +828,21 @@ def pidfd_open(tid: int) -> int:
 def pidfd_getfd(pidfd: int, fd: int) -> int:
     """A copy of another process's fd (the caller must close it promptly)."""
     return _check(_syscall(NR["pidfd_getfd"], pidfd, fd, 0), "pidfd_getfd")
+
+
+def _signal_pending(tid: int) -> bool:
+    """A signal is pending for the thread and not blocked (as /proc/TID/status says)."""
+    fields: dict[str, int] = {}
+    try:
+        with open(f"/proc/{tid}/status", "rb") as f:
+            for line in f:
+                key, _, value = line.partition(b":")
+                if key in (b"SigPnd", b"ShdPnd", b"SigBlk"):
+                    fields[key.decode()] = int(value.strip(), 16)
+    except (OSError, ValueError):
+        return False
+    pending = fields.get("SigPnd", 0) | fields.get("ShdPnd", 0)
+    return bool(pending & ~fields.get("SigBlk", 0))
 
 
 def _read_tgid(tid: int) -> int:

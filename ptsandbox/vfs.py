@@ -17,11 +17,13 @@ fds. POLLOUT is always reported (our end's receive queue never fills).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import logging
 import os
 import secrets
+import select
 import socket
 import stat
 import time
@@ -189,6 +191,8 @@ class Vfs:
         (the caller decides whether one may be: mknod(2) shadows only a host
         device node, as a driver's own node would replace a stale one)."""
         path = os.path.normpath(path)
+        if path.startswith("//"):  # kept by normpath (POSIX lets it mean something); not by Linux
+            path = "/" + path.lstrip("/")
         if path in self.nodes:
             raise FileExistsError(errno.EEXIST, f"{path} already exists")
         if major is None:
@@ -301,17 +305,20 @@ class Vfs:
             f.dfile.release()
 
     def hung_up(self, f: OpenFile) -> bool:
-        """True if the tracee side is gone (our end reads end-of-file)."""
-        try:
-            data = f.end.recv(16, socket.MSG_DONTWAIT | socket.MSG_PEEK)
-        except BlockingIOError:
-            return False
-        except OSError:
+        """True if the tracee side is gone (the peer closed: POLLHUP on our end).
+
+        Not end-of-file as recv() sees it: an empty packet reads the same, and a
+        racing program can send one (a write of 0 bytes let through natively
+        because, when it was checked, its fd number was not open)."""
+        p = select.poll()
+        p.register(f.end, select.POLLIN | select.POLLRDHUP)
+        events = p.poll(0)
+        if events and events[0][1] & (select.POLLHUP | select.POLLRDHUP | select.POLLERR):
             return True
-        if data:  # nothing should ever come from the tracee side; drop it
-            f.end.recv(65536, socket.MSG_DONTWAIT)
-            return False
-        return True
+        with contextlib.suppress(OSError):  # nothing should come from the tracee side: drop it
+            for _ in range(64):  # bounded: an empty packet reads as b"" too
+                f.end.recv(65536, socket.MSG_DONTWAIT)
+        return False
 
     # -- readiness ---------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.timeout(600)  # the first test of each assignment grades all its fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests/fixtures/submissions"
 COURSES = ROOT / "examples/courses"
@@ -99,7 +101,8 @@ def test_fixture_scores_as_its_readme_says(assignment: str, variant: str) -> Non
     result = graded(assignment)[variant]
     failed = {s.name for s in result.scenarios if not s.passed}
     detail = report.text(result)
-    if variant == "good" or readme.startswith("correct"):
+    # correct, however it is written (a README saying "full marks" or starting "correct")
+    if variant == "good" or "full marks" in readme or readme.startswith("correct"):
         assert result.full_marks, detail
         return
     assert not result.full_marks, detail

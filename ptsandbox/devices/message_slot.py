@@ -50,7 +50,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .base import Context, Device, DeviceError, DeviceFile, NodeSpec, Param
+from .base import Context, Device, DeviceError, DeviceFile, Ioctl, NodeSpec, Param
 
 _IOC_WRITE = 1
 
@@ -182,7 +182,15 @@ class MessageSlot(Device):
         Param("profile", "seed", "the assignment's rules", str, choices=tuple(PROFILES)),
         Param("major", 235, "major number registered (mknod c MAJOR MINOR)", int, 1, 511),
         Param("nodes", "", "nodes made at load: PATH[@MINOR] separated by ';'", str),
-        Param("ioctl_cmd", iow(235, 0, 8), "the set-channel ioctl command", int, 0, (1 << 32) - 1),
+        Param(
+            "ioctl_cmd",
+            iow(235, 0, 8),
+            "the set-channel ioctl command",
+            int,
+            0,
+            (1 << 32) - 1,
+            show="ioctl",
+        ),
         Param("accept_both_sizes", True, "also accept the command with a 4-byte size field", bool),
         Param("channel_min", -1, "lowest channel (default: the profile's)", int),
         Param("channel_max", -1, "highest channel (default: the profile's)", int),
@@ -233,6 +241,9 @@ class MessageSlot(Device):
 
     def check_order(self, allowed: tuple[str, ...]) -> list[str]:
         return [c for c in self._order if c in allowed]
+
+    def ioctls(self) -> dict[int, Ioctl]:
+        return {cmd: Ioctl("MSG_SLOT_CHANNEL", "int") for cmd in self.commands}
 
     def nodes(self) -> Iterator[NodeSpec]:
         for item in filter(None, (s.strip() for s in str(self.config["nodes"]).split(";"))):

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..api import ExpectTimeout, Sandbox
 from ..devices import build_devices, parse_device_spec
 from ..tracer import TracerError
+from . import contain as sandboxing
 from .build import SubmissionError, build, fresh_dir, unpack
 from .context import ScenarioContext
 from .model import Assignment, Scenario, ScenarioFailed, ScenarioResult, SubmissionResult
@@ -51,9 +52,14 @@ def collision_notes(assignment: Assignment, device_specs: Sequence[str]) -> list
 
 
 def grade_submission(
-    path: str, assignment: Assignment, device_specs: Sequence[str] = ()
+    path: str, assignment: Assignment, device_specs: Sequence[str] = (), contain: bool = True
 ) -> SubmissionResult:
+    """Grade one submission; with `contain`, its build and each scenario run in a
+    bubblewrap sandbox (contain.py)."""
     result = SubmissionResult(str(path), assignment.name)
+    if contain and (why := sandboxing.unavailable()):
+        result.error = f"{why}: {sandboxing.GRADE_HINT}"
+        return result
     work = fresh_dir("ptsandbox-grade-")
     try:
         try:
@@ -61,13 +67,20 @@ def grade_submission(
         except (SubmissionError, OSError) as e:
             result.error = str(e)
             return result
-        built = build(root, assignment, work / "bin")
+        if contain:
+            built = sandboxing.build(work, root, assignment, work / "bin")
+        else:
+            built = build(root, assignment, work / "bin")
         result.build_log = built.log + collision_notes(assignment, device_specs)
         for i, scenario in enumerate(assignment.scenarios):
             workdir = work / f"scenario-{i}"
             workdir.mkdir()
             specs = merge_specs(assignment.devices, scenario.devices, device_specs)
-            result.scenarios.append(_run_scenario(scenario, built, specs, workdir))
+            if contain:
+                ran = sandboxing.run_scenario(assignment, scenario, built, specs, workdir)
+            else:
+                ran = _run_scenario(scenario, built, specs, workdir)
+            result.scenarios.append(ran)
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -97,9 +110,9 @@ def _run_scenario(
                 raise ScenarioFailed(f"tried to run more than {limit} processes at once")
             passed = True
         except ScenarioFailed as e:
-            message = str(e)
-        except ExpectTimeout as e:
-            message = str(e)
+            message = ctx.explain(str(e))
+        except ExpectTimeout as e:  # a suite's own wait on a Proc timed out
+            message = ctx.explain(str(e), timed_out=True)
         except TracerError as e:
             message = str(e)
         except Exception:  # a grader bug must not cost the student points silently
@@ -123,6 +136,7 @@ def grade_many(
     device_specs: Sequence[str],
     jobs: int,
     on_done: Callable[[SubmissionResult], None] = lambda r: None,
+    contain: bool = True,
 ) -> list[SubmissionResult]:
     """Grade `jobs` submissions at a time, each in a worker process of its own
     (`ptsandbox grade-worker`), so one submission cannot disturb another."""
@@ -134,6 +148,8 @@ def grade_many(
             argv += ["--course", assignment.course_file]
         for spec in device_specs:
             argv += ["--device", spec]
+        if not contain:
+            argv.append("--no-contain")
         proc = subprocess.run(argv, capture_output=True, text=True)
         try:
             return SubmissionResult.from_dict(json.loads(proc.stdout))

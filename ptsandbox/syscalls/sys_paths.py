@@ -87,10 +87,11 @@ class PathCalls(SyscallCore):
     # -- paths -------------------------------------------------------------------
 
     def _resolve(self, t: Thread, dirfd: int | None, path: bytes) -> tuple[str | None, int]:
-        """(absolute path, 0), or (None, -errno) for a virtual dirfd."""
+        """(absolute path, 0); (None, -errno) for a virtual dirfd or a walk through a
+        node; (None, 0) when the path is the host's business."""
         text = os.fsdecode(path)
         if text.startswith("/"):
-            return os.path.normpath(text), 0
+            return self._walk(text)
         if dirfd is None or dirfd == AT_FDCWD:
             try:
                 base = os.readlink(f"/proc/{t.tid}/cwd")
@@ -103,7 +104,31 @@ class PathCalls(SyscallCore):
                 base = os.readlink(f"/proc/{t.tid}/fd/{dirfd}")
             except OSError:
                 return None, 0
-        return os.path.normpath(os.path.join(base, text)), 0
+        return self._walk(base + "/" + text)
+
+    def _walk(self, path: str) -> tuple[str | None, int]:
+        """The kernel's path walk, done lexically where it can be: empty components
+        ('//', a leading '//' too, which os.path.normpath keeps) and '.' vanish; '..'
+        leaves the directory the prefix really is (symlinks followed), and the host
+        answers for a prefix that is not a directory. Anything after a node needs the
+        node to be a directory: ENOTDIR, as for '/dev/null/.' (a trailing '/' is
+        checked by the caller)."""
+        parts: list[str] = []
+        for comp in path.split("/"):
+            if not comp:
+                continue
+            here = "/" + "/".join(parts)
+            if parts and self.vfs.lookup(here) is not None:
+                return None, -errno.ENOTDIR
+            if comp == ".":
+                continue
+            if comp == "..":
+                if not os.path.isdir(here):
+                    return None, 0  # the kernel's own walk fails (ENOENT, ENOTDIR, ELOOP)
+                parts = [p for p in os.path.realpath(here).split("/") if p][:-1]
+                continue
+            parts.append(comp)
+        return "/" + "/".join(parts), 0
 
     def _path_node(
         self,
@@ -242,16 +267,20 @@ class PathCalls(SyscallCore):
     def _open(self, t: Thread, node: Node, flags: int, path: str, name: str) -> Outcome:
         outcome = self._open_inner(t, node, flags & 0xFFFFFFFF, path)
         if self.tracing:
-            call = f"{name}({calltrace.quote(path.encode())}, {calltrace.open_flags(flags)})"
+            driver = node.device.name if node.device else ""  # none: a node of no driver
+            shown = calltrace.Sym(calltrace.open_flags(flags), flags)
+            call = calltrace.Call(name, (calltrace.Str(path.encode()), shown))
             if isinstance(outcome, int):
-                self._emit(t, call, outcome)
+                self._emit(t, call, outcome, driver, (flags,))
             elif isinstance(outcome, Generator):
-                return self._traced_job(t, call, outcome)
+                return self._traced_job(t, call, outcome, driver, flags)
         return outcome
 
-    def _traced_job(self, t: Thread, call: str, job: Job) -> Job:
+    def _traced_job(
+        self, t: Thread, call: calltrace.Call, job: Job, device: str, flags: int
+    ) -> Job:
         result = yield from job
-        self._emit(t, call, result)
+        self._emit(t, call, result, device, (flags,))
         return result
 
     def _open_inner(self, t: Thread, node: Node, flags: int, path: str) -> Outcome:
@@ -259,8 +288,8 @@ class PathCalls(SyscallCore):
             return -errno.EEXIST
         if flags & os.O_DIRECTORY:
             return -errno.ENOTDIR
-        if (flags & os.O_ACCMODE) == 3 and not flags & O_PATH:
-            return -errno.EINVAL
+        # access mode 3 is an fd for ioctl only: neither `readable` nor `writable`
+        # (the kernel's f_mode has neither FMODE_READ nor FMODE_WRITE)
         f_flags = (flags & ~(os.O_CREAT | os.O_EXCL | os.O_NOCTTY | os.O_TRUNC)) | O_LARGEFILE
         f_flags &= ~os.O_CLOEXEC
         self.before_device_op()
