@@ -415,7 +415,17 @@ def grade(
             "-a",
             help="chatroom, message-slot, message-slot-tau, mq or mailbox",
         ),
-    ],
+    ] = "",
+    course: Annotated[
+        str | None,
+        typer.Option(
+            "--course",
+            "-c",
+            metavar="COURSE.toml",
+            help="a course file: the suite adapted to one offering (argv, node paths, "
+            "devices, points, visibility); see docs/grading.md",
+        ),
+    ] = None,
     device: Annotated[
         list[str] | None,
         typer.Option(
@@ -463,11 +473,24 @@ def grade(
     submission gets full marks.
     """
     from .grading import report
+    from .grading.course import CourseError
+    from .grading.course import load as load_course
     from .grading.runner import default_jobs, grade_many, merge_specs
     from .grading.suites import ASSIGNMENTS
 
-    if assignment not in ASSIGNMENTS:
+    if course:
+        try:
+            chosen = load_course(course)
+        except CourseError as e:
+            raise fail(str(e)) from None
+        if assignment and assignment not in (chosen.name, *ASSIGNMENTS):
+            raise fail(f"no assignment {assignment!r} (available: {', '.join(ASSIGNMENTS)})")
+    elif assignment not in ASSIGNMENTS:
+        if not assignment:
+            raise fail("say which suite grades: --assignment NAME or --course COURSE.toml")
         raise fail(f"no assignment {assignment!r} (available: {', '.join(ASSIGNMENTS)})")
+    else:
+        chosen = ASSIGNMENTS[assignment]
     if fmt not in GRADE_FORMATS:
         raise fail(f"--format must be one of {', '.join(GRADE_FORMATS)}")
     for path in submissions:
@@ -477,7 +500,7 @@ def grade(
     try:
         from .devices import build_devices
 
-        build_devices(merge_specs(ASSIGNMENTS[assignment].devices, specs), builtins=False)
+        build_devices(merge_specs(chosen.devices, specs), builtins=False)
     except ValueError as e:
         raise fail(str(e)) from None
     if not no_contain:
@@ -485,7 +508,6 @@ def grade(
 
         if why := unavailable():
             raise fail(f"{why}: {GRADE_HINT}")
-    chosen = ASSIGNMENTS[assignment]
     results = _grade_with_progress(
         submissions, chosen, specs, jobs or default_jobs(), grade_many, not no_contain
     )
@@ -516,15 +538,18 @@ def grade_worker(
     submission: str,
     assignment: str,
     device: Annotated[list[str] | None, typer.Option("--device", "-d")] = None,
+    course: Annotated[str | None, typer.Option("--course")] = None,
     no_contain: Annotated[bool, typer.Option("--no-contain")] = False,
 ) -> None:
     """Grade one submission and print its result as JSON (used by `grade`)."""
     from .grading.contain import die_with_parent
+    from .grading.course import load as load_course
     from .grading.runner import grade_submission
     from .grading.suites import ASSIGNMENTS
 
     die_with_parent()  # a killed grader takes its workers (and their sandboxes) along
-    result = grade_submission(submission, ASSIGNMENTS[assignment], device or [], not no_contain)
+    chosen = load_course(course) if course else ASSIGNMENTS[assignment]
+    result = grade_submission(submission, chosen, device or [], not no_contain)
     typer.echo(json.dumps(result.to_dict()))
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from memctx import BUF, MemContext
 
 from ptsandbox.api import Sandbox
 from ptsandbox.devices.base import ParamError
@@ -81,3 +85,32 @@ def test_old_numbers_tell_pipe2_and_dup3_from_the_mailbox_by_their_arguments(cpr
             "myreceive 0",
         ]
         assert any("pipe2" in w and "runs as pipe2" in w for w in sb.sup.warnings)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pid=st.integers(-(1 << 31), (1 << 22) - 1),
+    n=st.integers(-(1 << 31), (1 << 31) - 1),
+    buf=st.integers(1, (1 << 47) - 1).filter(lambda b: b != os.O_CLOEXEC),
+)
+def test_no_mailbox_call_is_taken_for_pipe2_or_dup3(pid: int, n: int, buf: int) -> None:
+    """The collision rule is sound: a real pid and a buffer pointer never look
+    like pipe2's int[2] or dup3's flags, whatever n is."""
+    box = Mailbox(config={"mysend_nr": "292", "myreceive_nr": "293"})
+    ctx = MemContext(1, size=1 << 23)  # user memory covers the low 8 MiB: pids' range
+    args = (pid & (1 << 64) - 1, n & (1 << 64) - 1, buf)
+    assert not box.native_call(293, ctx, args)  # pipe2's number
+    assert not box.native_call(292, ctx, args)  # dup3's number
+
+
+def test_pipe2_and_dup3_arguments_are_the_real_calls() -> None:
+    box = Mailbox(config={"mysend_nr": "292", "myreceive_nr": "293"})
+    ctx = MemContext(1, size=1 << 23)
+    fds = BUF + (1 << 22)  # a writable int[2] above every pid
+    assert box.native_call(293, ctx, (fds, 0, 0))
+    assert box.native_call(293, ctx, (fds, os.O_CLOEXEC | os.O_NONBLOCK, 0))
+    assert not box.native_call(293, ctx, (fds, 0x40, 0))  # not a pipe2 flag
+    assert box.native_call(292, ctx, (1, 10, os.O_CLOEXEC))
+    assert not box.native_call(292, ctx, (7, 10, 0))  # fd 7 is not open
+    # a buffer on a 4 GiB boundary: its low 32 bits are 0, it is still no flags
+    assert not box.native_call(292, ctx, (1, 10, 1 << 32))

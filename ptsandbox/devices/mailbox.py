@@ -114,10 +114,10 @@ class Mailbox(Device):
 
         real = NAMES.get(nr)
         if real == "pipe2":
-            flags, fds = args[1] & 0xFFFFFFFF, args[0]
+            flags, fds = args[1], args[0]  # all 64 bits: a pointer's low half may be 0
             return not flags & ~PIPE2_FLAGS and fds >= PID_MAX_LIMIT and ctx.user_writable(fds, 8)
         if real == "dup3":
-            old, new, flags = _signed(args[0]), _signed(args[1]), args[2] & 0xFFFFFFFF
+            old, new, flags = _signed(args[0]), _signed(args[1]), args[2]
             return not flags & ~os.O_CLOEXEC and 0 <= new < 1 << 20 and ctx.has_fd(old)
         return False
 

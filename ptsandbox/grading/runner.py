@@ -42,9 +42,11 @@ def collision_notes(assignment: Assignment, device_specs: Sequence[str]) -> list
         specs = merge_specs(assignment.devices, scenario.devices, device_specs)
         for device in build_devices(specs, builtins=False):
             for nr, handler in device.syscalls().items():
+                if nr not in NAMES:
+                    continue
                 name = getattr(handler, "__name__", f"syscall_{nr}")
                 note = f"note: {collision_warning(device, nr, name)}"
-                if nr in NAMES and note not in notes:
+                if note not in notes:
                     notes.append(note)
     return notes
 
@@ -96,8 +98,9 @@ def _run_scenario(
             for p in broken
         )
         return ScenarioResult(
-            scenario.name, scenario.description, 0.0, scenario.points, False, message
-        )
+            scenario.name, scenario.description, 0.0, scenario.points, False, message,
+            visibility=scenario.visibility,
+        )  # fmt: skip
     limit = scenario.limits.processes
     with Sandbox(build_devices(specs, builtins=False), process_limit=limit) as sb:
         ctx = ScenarioContext(sb, built, scenario.limits, workdir)  # type: ignore[arg-type]
@@ -123,6 +126,7 @@ def _run_scenario(
         passed,
         message,
         round(time.monotonic() - start, 2),
+        scenario.visibility,
     )
 
 
@@ -140,6 +144,8 @@ def grade_many(
 
     def work(path: str) -> SubmissionResult:
         argv = [sys.executable, "-m", "ptsandbox", "grade-worker", path, assignment.name]
+        if assignment.course_file:
+            argv += ["--course", assignment.course_file]
         for spec in device_specs:
             argv += ["--device", spec]
         if not contain:

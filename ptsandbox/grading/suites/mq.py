@@ -13,18 +13,37 @@ from __future__ import annotations
 
 from ...api import Proc
 from ..context import ScenarioContext
+from ..course import Conventions, SuiteInfo, current
 from ..model import Assignment, Program, scenario
 
 PROG = "client"
+CONV = Conventions(
+    invoke={"client": ()},
+    commands={
+        "register": "/reg {name}",
+        "unregister": "/unr",
+        "send": "/msg {dest} {text}",
+        "broadcast": "/all {text}",
+        "read": "/read",
+        "exit": "/exit",
+    },
+    programs={"client": PROG},
+)
+OP_FIELDS = {"register": ("name",), "send": ("dest", "text"), "broadcast": ("text",)}
+
+
+def _c() -> Conventions:
+    """The running course's commands (grading/course.py), or the original project's."""
+    return current(CONV)
 
 
 def _clients(ctx: ScenarioContext, *names: str) -> list[Proc]:
     procs = []
     for name in names:
-        p = ctx.spawn(PROG, label=name)
+        p = ctx.spawn(PROG, *_c().argv("client"), label=name)
         procs.append(p)
     for p, name in zip(procs, names, strict=True):
-        p.sendline(f"/reg {name}")
+        p.sendline(_c().command("register", name=name))
     want = set(names)
 
     def registered() -> bool:
@@ -37,24 +56,24 @@ def _clients(ctx: ScenarioContext, *names: str) -> list[Proc]:
 
 
 def _read(ctx: ScenarioContext, p: Proc, text: str, why: str) -> None:
-    p.sendline("/read")
+    p.sendline(_c().command("read"))
     ctx.expect(p, text, why=why)
 
 
 def _alive(ctx: ScenarioContext, p: Proc, name: str) -> None:
     """The client still serves commands: a message sent to it can be read."""
-    helper = ctx.spawn(PROG, label="probe")
-    helper.sendline("/reg probe")
+    helper = ctx.spawn(PROG, *_c().argv("client"), label="probe")
+    helper.sendline(_c().command("register", name="probe"))
     ctx.sandbox.serve_until(
         lambda: any(
             b["name"] == "probe" for b in ctx.sandbox.devices["mq"].snapshot()["registered"]
         ),
         ctx.remaining(5),
     )
-    helper.sendline(f"/msg {name} still-there")
+    helper.sendline(_c().command("send", dest=name, text="still-there"))
     ctx.sandbox.serve_until(lambda: _queued(ctx, name) > 0, ctx.remaining(5))
     _read(ctx, p, "still-there", f"after that, a message sent to {name} should still be read")
-    helper.sendline("/exit")
+    helper.sendline(_c().command("exit"))
 
 
 def _refused_and_alive(ctx: ScenarioContext, p: Proc, name: str, command: str, why: str) -> None:
@@ -84,7 +103,7 @@ def _queued(ctx: ScenarioContext, name: str) -> int:
 def _exit(ctx: ScenarioContext, *procs: Proc) -> None:
     for p in procs:
         if not p.exited:
-            p.sendline("/exit")
+            p.sendline(_c().command("exit"))
     for p in procs:
         ctx.wait(p, why="after /exit")
 
@@ -92,7 +111,7 @@ def _exit(ctx: ScenarioContext, *procs: Proc) -> None:
 def unicast(ctx: ScenarioContext) -> None:
     """/msg reaches its destination with the sender's name."""
     a, b = _clients(ctx, "alice", "bob")
-    a.sendline("/msg bob hi bob")
+    a.sendline(_c().command("send", dest="bob", text="hi bob"))
     ctx.sandbox.serve_until(lambda: _queued(ctx, "bob") > 0, ctx.remaining(5))
     _read(ctx, b, "hi bob", "alice sent /msg bob hi bob")
     ctx.check("alice" in b.output, "the message should say who sent it (alice)", b)
@@ -102,7 +121,7 @@ def unicast(ctx: ScenarioContext) -> None:
 def broadcast(ctx: ScenarioContext) -> None:
     """/all reaches every other client."""
     a, b, c = _clients(ctx, "alice", "bob", "carol")
-    c.sendline("/all hello everyone")
+    c.sendline(_c().command("broadcast", text="hello everyone"))
     ctx.sandbox.serve_until(
         lambda: _queued(ctx, "alice") > 0 and _queued(ctx, "bob") > 0, ctx.remaining(5)
     )
@@ -114,7 +133,7 @@ def broadcast(ctx: ScenarioContext) -> None:
 def read_empty_queue(ctx: ScenarioContext) -> None:
     """/read of an empty queue says so and the client goes on."""
     (a,) = _clients(ctx, "alice")
-    a.sendline("/read")
+    a.sendline(_c().command("read"))
 
     def refused() -> list:  # type: ignore[type-arg]
         return [e for e in ctx.events(a, "read") if e.errno in ("EAGAIN", "ENOENT")]
@@ -132,7 +151,13 @@ def read_empty_queue(ctx: ScenarioContext) -> None:
 def unknown_destination(ctx: ScenarioContext) -> None:
     """/msg to an unknown name is refused and the client goes on."""
     (a,) = _clients(ctx, "alice")
-    _refused_and_alive(ctx, a, "alice", "/msg nobody are you there", "/msg to an unknown name")
+    _refused_and_alive(
+        ctx,
+        a,
+        "alice",
+        _c().command("send", dest="nobody", text="are you there"),
+        "/msg to an unknown name",
+    )
     _exit(ctx, a)
 
 
@@ -140,7 +165,7 @@ def overflow_keeps_newest(ctx: ScenarioContext) -> None:
     """A full queue keeps the newest messages."""
     a, b = _clients(ctx, "alice", "bob")
     for i in range(5):
-        a.sendline(f"/msg bob number-{i}")
+        a.sendline(_c().command("send", dest="bob", text=f"number-{i}"))
     ctx.sandbox.serve_until(
         lambda: ctx.sandbox.devices["mq"].snapshot()["overwritten"] >= 2, ctx.remaining(5)
     )
@@ -153,7 +178,7 @@ def overflow_keeps_newest(ctx: ScenarioContext) -> None:
 def unregister(ctx: ScenarioContext) -> None:
     """After /unr, messages to that name are refused; the client goes on."""
     a, b = _clients(ctx, "alice", "bob")
-    b.sendline("/unr")
+    b.sendline(_c().command("unregister"))
     ctx.sandbox.serve_until(
         lambda: (
             _queued(ctx, "bob") == 0
@@ -163,14 +188,20 @@ def unregister(ctx: ScenarioContext) -> None:
         ),
         ctx.remaining(5),
     )
-    _refused_and_alive(ctx, a, "alice", "/msg bob are you gone", "/msg to a name that unregistered")
+    _refused_and_alive(
+        ctx,
+        a,
+        "alice",
+        _c().command("send", dest="bob", text="are you gone"),
+        "/msg to a name that unregistered",
+    )
     _exit(ctx, a, b)
 
 
 def exit_closes_device(ctx: ScenarioContext) -> None:
     """/exit exits 0 and closes the device (trace)."""
     (a,) = _clients(ctx, "alice")
-    a.sendline("/exit")
+    a.sendline(_c().command("exit"))
     code = ctx.wait(a, why="/exit", close_stdin=False)
     ctx.check(code == 0, f"/exit should exit 0, exited {code}")
     ctx.check(bool(ctx.events(a, "close")), "the client should close() /dev/mq on /exit", a)
@@ -195,11 +226,13 @@ def long_message(ctx: ScenarioContext) -> None:
     """A 200-character message arrives intact."""
     a, b = _clients(ctx, "alice", "bob")
     text = "".join(chr(ord("a") + i % 26) for i in range(200))
-    a.sendline(f"/msg bob {text}")
+    a.sendline(_c().command("send", dest="bob", text=text))
     ctx.sandbox.serve_until(lambda: _queued(ctx, "bob") > 0, ctx.remaining(5))
     _read(ctx, b, text, "a 200-character message")
     _exit(ctx, a, b)
 
+
+INFO = SuiteInfo(CONV, OP_FIELDS)
 
 ASSIGNMENT = Assignment(
     name="mq",
