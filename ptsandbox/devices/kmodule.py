@@ -82,6 +82,7 @@ class KernelModule(Device):
         self.inflight: dict[int, kh.Call] = {}
         self._refcnt = 0
         self.tainted = ""
+        self.taint = ""
         self.reports: list[str] = []
         self.symbolizer = kh.Symbolizer(self.built.binary, self.name, self.built.sources)
         self.host = kh.ModuleHost(
@@ -144,6 +145,14 @@ class KernelModule(Device):
 
     def _report(self, text: str, oops_call: int) -> None:
         self.reports.append(text)
+        # the kernel's taint flags: D after an oops, B after KASAN, W after a warning
+        for flag, seen in (
+            ("D", bool(oops_call)),
+            ("B", "KASAN" in text),
+            ("W", "WARNING" in text or "sleeping function" in text),
+        ):
+            if seen and flag not in self.taint:
+                self.taint += flag
         for line in text.strip("\n").split("\n"):
             self._printk(line)
         sink = type(self).report_sink or _stderr_report
@@ -267,7 +276,8 @@ class KernelModule(Device):
             return
         # releases are asynchronous: let them finish before the module's exit runs
         for call in list(self.host.calls.values()):
-            self.host.wait(call, 5.0, until_sleep=False)
+            if call.op == kh.OP_RELEASE:
+                self.host.wait(call, 5.0, until_sleep=False)
         call = self.host.request(kh.OP_UNLOAD, tid=os.getpid(), tgid=os.getpid(), comm="rmmod")
         done = self.host.wait(call, LOAD_WAIT, until_sleep=False)
         if done and call.result == -errno.EBUSY:
@@ -287,6 +297,7 @@ class KernelModule(Device):
             "open_files": len(self._files),
             "calls_in_flight": len(self.inflight),
             "reports": len(self.reports),
+            "tainted": self.taint,
             "host": "gone" if self.host.dead else "running",
         }
 
