@@ -47,9 +47,8 @@ def test_a_c_library_header_is_not_there(tmp_path: Path) -> None:
 
 
 def test_kbuild_folder_with_several_objects(tmp_path: Path) -> None:
-    (tmp_path / "Makefile").write_text(
-        "obj-m := twofiles.o\ntwofiles-objs := main.o \\\n\thelper.o\n\nall:\n\tmake -C x M=$(PWD)\n"
-    )
+    makefile = "obj-m := twofiles.o\ntwofiles-objs := main.o \\\n\thelper.o\n"
+    (tmp_path / "Makefile").write_text(makefile + "\nall:\n\tmake -C k M=$(PWD)\n")
     (tmp_path / "helper.h").write_text("int answer(int x);\n")
     (tmp_path / "helper.c").write_text('#include "helper.h"\nint answer(int x) { return x * 2; }\n')
     (tmp_path / "main.c").write_text(
