@@ -196,6 +196,17 @@ def test_recursive_locking_is_reported_before_the_deadlock(cprog) -> None:
         p.wait()
 
 
+def test_uninterruptible_sleep_with_no_waker_is_a_hung_task(cprog) -> None:
+    mod = load("bugs.c", hung_task_timeout_secs="1")
+    with Sandbox([mod]) as sb:
+        p = sb.spawn([cprog("kmod_ioctl"), "/dev/bugs", "11"])
+        assert sb.serve_until(lambda: bool(mod.reports), 30)
+        assert "INFO: task kmod_ioctl" in mod.reports[0]
+        assert "blocked for more than 1 seconds." in mod.reports[0]
+        p.kill()
+        p.wait()
+
+
 def test_kmemleak_at_unload_lists_the_allocation_site(cprog) -> None:
     code, _out, mod, sb = trigger(cprog, 9)
     with sb:
