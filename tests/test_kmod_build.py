@@ -89,3 +89,25 @@ def test_parse_kbuild_forms() -> None:
     assert parse_kbuild("obj-m := chat.o\n") == ("chat", [])
     assert parse_kbuild("obj-m += mq.o\nmq-y := a.o b.o\n") == ("mq", ["a.o", "b.o"])
     assert parse_kbuild("# nothing\nall:\n\tmake\n") == (None, [])
+
+
+def test_insmod_lsmod_rmmod_dmesg_in_a_namespace(tmp_path: Path, cprog) -> None:
+    from test_namespace import Namespace
+
+    ns = Namespace(tmp_path / "rt")
+    ns.env["LC_ALL"] = "C"
+    try:
+        r = ns.cli("insmod", str(KMOD / "bugs.c"), "limit=5")
+        assert r.returncode == 0 and "bugs: loaded (major 10)" in r.stdout, r.stderr
+        assert "bugs" in ns.cli("lsmod").stdout
+        r = ns.cli("run", cprog("kmod_ioctl"), "/dev/bugs", "10")
+        assert r.stdout == "ioctl 10 returned 42\n", r.stderr
+        assert "bugs: bugs: limit=5" in ns.cli("dmesg").stdout
+        assert ns.cli("rmmod", "bugs").returncode == 0
+        bad = ns.cli("insmod", str(KMOD / "broken.c"))
+        assert bad.returncode != 0 and "Traceback" not in bad.stderr
+        assert "error: implicit declaration of function 'printf'" in bad.stderr
+        assert bad.stderr.strip().splitlines()[-1].startswith("ptsandbox: ")
+    finally:
+        ns.cli("stop")
+        assert ns.wait_until(lambda: not ns.daemons()), "a namespace supervisor was left"
