@@ -91,7 +91,10 @@ class KernelModule(Device):
             zero_alloc=options.get("init_on_alloc", "0") not in ("0", ""),
             hung_timeout_ms=int(float(options.get("hung_task_timeout_secs", "120")) * 1000),
         )
-        self.host.start()
+        try:
+            self.host.start()
+        except kh.HostDied as e:
+            raise ParamError(f"could not insert module {self.name}: {e}") from None
         payload = b"".join(
             f"{k}={v}".encode() + b"\0" for k, v in [("__name", self.name), *self.config.items()]
         )
@@ -385,13 +388,21 @@ class KmodFile(DeviceFile):
         return {"module": self.dev.name}
 
 
+_classes: dict[Path, type[KernelModule]] = {}
+
+
 def module_class(path: str | os.PathLike[str], sanitize: bool = True) -> type[KernelModule]:
-    """Compile (cached) the module at `path` and return its device class."""
+    """Compile (cached) the module at `path` and return its device class (one class
+    per build, so the same module asked for twice is the same device type)."""
     from ..kmod.build import build
 
     built = build(path, sanitize=sanitize)
-    return type(
-        f"KernelModule_{built.name}",
-        (KernelModule,),
-        {"name": built.name, "built": built, "source": str(Path(path).resolve())},
-    )
+    cls = _classes.get(built.binary)
+    if cls is None:
+        cls = type(
+            f"KernelModule_{built.name}",
+            (KernelModule,),
+            {"name": built.name, "built": built, "source": str(Path(path).resolve())},
+        )
+        _classes[built.binary] = cls
+    return cls
