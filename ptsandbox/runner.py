@@ -130,15 +130,13 @@ def run_in_namespace(
         os.write(go_w, struct.pack("<I", len(program)) + program)
         os.close(go_w)
         err = os.read(err_r, 4)
-        printer = None
-        if trace_to is not None:
-            printer = threading.Thread(
-                target=_print_traces, args=(conn, trace_to, trace_format), daemon=True
-            )
-            printer.start()
+        # trace lines (when asked for) and hosted modules' reports, until the end
+        printer = threading.Thread(
+            target=_print_traces, args=(conn, trace_to, trace_format), daemon=True
+        )
+        printer.start()
         status = _wait_for(pid)
-        if printer is not None:
-            printer.join(timeout=10)  # until the supervisor says the program ended
+        printer.join(timeout=10)  # until the supervisor says the program ended
         if err:
             code = struct.unpack("i", err)[0]
             print(f"ptsandbox: {argv[0]}: {os.strerror(code)}", file=sys.stderr)
@@ -164,13 +162,16 @@ def _wait_for(pid: int) -> int:
             continue
 
 
-def _print_traces(conn: Any, out: TextIO, trace_format: str) -> None:
+def _print_traces(conn: Any, out: TextIO | None, trace_format: str) -> None:
     try:
         for message in conn.messages():
             if "exited" in message:
                 return
+            if "report" in message:  # a kernel module's bug report, as the kernel prints it
+                print(message["report"], file=sys.stderr, flush=True)
+                continue
             line = message.get("trace")
-            if line is None:
+            if line is None or out is None:
                 continue
             if trace_format == "jsonl":
                 out.write(json.dumps(_trace_record(line)) + "\n")

@@ -102,6 +102,9 @@ def test_insmod_lsmod_rmmod_dmesg_in_a_namespace(tmp_path: Path, cprog) -> None:
         assert "bugs" in ns.cli("lsmod").stdout
         r = ns.cli("run", cprog("kmod_ioctl"), "/dev/bugs", "10")
         assert r.stdout == "ioctl 10 returned 42\n", r.stderr
+        oops = ns.cli("run", cprog("kmod_ioctl"), "/dev/bugs", "4")  # NULL dereference
+        assert oops.returncode == 137
+        assert "BUG: kernel NULL pointer dereference" in oops.stderr  # the run's own stderr
         assert "bugs: bugs: limit=5" in ns.cli("dmesg").stdout
         assert ns.cli("rmmod", "bugs").returncode == 0
         bad = ns.cli("insmod", str(KMOD / "broken.c"))

@@ -22,7 +22,7 @@ def sh(sb: Sandbox, script: str, timeout: float = 30) -> tuple[int, str]:
 
 def load(name: str, **params: str) -> KernelModule:
     cls = module_class(KMOD / name)
-    cls.report_sink = lambda text: None  # tests read device.reports
+    cls.report_sink = lambda tgid, text: None  # tests read device.reports
     return cls(config=params)
 
 

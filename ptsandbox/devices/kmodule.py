@@ -51,7 +51,7 @@ OPTIONS = {
 }
 
 
-def _stderr_report(text: str) -> None:
+def _stderr_report(tgid: int, text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
@@ -64,8 +64,10 @@ class KernelModule(Device):
     built: ClassVar[Built | None] = None
     source: ClassVar[str] = ""
 
-    #: where reports go besides dmesg (the run's stderr unless set)
-    report_sink: ClassVar[Callable[[str], None] | None] = None
+    #: where reports go besides dmesg, with the pid of the process whose call
+    #: triggered them (0: none): this process's stderr (a --private run's)
+    #: unless set; a namespace's daemon sends them to that program's run
+    report_sink: ClassVar[Callable[[int, str], None] | None] = None
 
     @classmethod
     def load_params(cls, raw: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +132,7 @@ class KernelModule(Device):
         elif m.kind == kh.MSG_PRINTK:
             self._printk(text)
         elif m.kind == kh.MSG_REPORT:
-            self._report(self.symbolizer.render(text), m.call if m.a else 0)
+            self._report(self.symbolizer.render(text), m.call if m.a else 0, m.call)
         elif m.kind == kh.MSG_WAKE:
             f = self._files.get(m.file)
             if f is not None:
@@ -146,7 +148,7 @@ class KernelModule(Device):
             else:
                 self._nodes.pop(text, None)
 
-    def _report(self, text: str, oops_call: int) -> None:
+    def _report(self, text: str, oops_call: int, call_id: int = 0) -> None:
         self.reports.append(text)
         # the kernel's taint flags: D after an oops, B after KASAN, W after a warning
         for flag, seen in (
@@ -159,7 +161,8 @@ class KernelModule(Device):
         for line in text.strip("\n").split("\n"):
             self._printk(line)
         sink = type(self).report_sink or _stderr_report
-        sink(text.strip("\n"))
+        call = self.host.calls.get(call_id)
+        sink(call.tgid if call is not None else 0, text.strip("\n"))
         if oops_call:
             # the kernel ends a task that oopses (do_exit with SIGKILL after a fault)
             call = self.host.calls.get(oops_call)
