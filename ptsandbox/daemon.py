@@ -99,6 +99,9 @@ class Daemon:
         self.sup.task_hooks.append(self._on_task)
         self.sup.exit_hooks.append(self._on_exit)
         self.sup.printk_hooks.append(self._on_printk)
+        from .devices.kmodule import KernelModule
+
+        KernelModule.report_sink = self._on_report  # a module's bug reports: to its run
         self.path = socket_path(name)
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         with contextlib.suppress(FileNotFoundError):
@@ -229,6 +232,12 @@ class Daemon:
         session = self.sessions.get(root) if root is not None else None
         if session is not None and session.client is not None and session.client.trace:
             session.client.send({"event": to_wire(event, session.client.data)})
+
+    def _on_report(self, tgid: int, text: str) -> None:
+        """A hosted module's report: to the stderr of the run whose program caused it."""
+        session = self.sessions.get(self.session_of.get(tgid, -1))
+        if session is not None and session.client is not None:
+            session.client.send({"report": text})
 
     def _on_printk(self, when: float, device: str, line: str) -> None:
         for c in list(self.clients.values()):

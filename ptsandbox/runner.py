@@ -140,13 +140,11 @@ def run_in_namespace(
         os.write(go_w, struct.pack("<I", len(program)) + program)
         os.close(go_w)
         err = os.read(err_r, 4)
-        printer = None
-        if sink is not None:
-            printer = threading.Thread(target=_print_traces, args=(conn, sink), daemon=True)
-            printer.start()
+        # trace events (when asked for) and hosted modules' reports, until the end
+        printer = threading.Thread(target=_print_traces, args=(conn, sink), daemon=True)
+        printer.start()
         status = _wait_for(pid)
-        if printer is not None:
-            printer.join(timeout=10)  # until the supervisor says the program ended
+        printer.join(timeout=10)  # until the supervisor says the program ended
         if err:
             code = struct.unpack("i", err)[0]
             print(f"ptsandbox: {argv[0]}: {os.strerror(code)}", file=sys.stderr)
@@ -172,13 +170,16 @@ def _wait_for(pid: int) -> int:
             continue
 
 
-def _print_traces(conn: Any, sink: Sink) -> None:
+def _print_traces(conn: Any, sink: Sink | None) -> None:
     try:
         for message in conn.messages():
             if "exited" in message:
                 return
+            if "report" in message:  # a kernel module's bug report, as the kernel prints it
+                print(message["report"], file=sys.stderr, flush=True)
+                continue
             record = message.get("event")
-            if record is not None:
+            if record is not None and sink is not None:
                 sink(record)
     except (OSError, ValueError):
         return

@@ -51,7 +51,7 @@ OPTIONS = {
 }
 
 
-def _stderr_report(text: str) -> None:
+def _stderr_report(tgid: int, text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
@@ -64,8 +64,10 @@ class KernelModule(Device):
     built: ClassVar[Built | None] = None
     source: ClassVar[str] = ""
 
-    #: where reports go besides dmesg (the run's stderr unless set)
-    report_sink: ClassVar[Callable[[str], None] | None] = None
+    #: where reports go besides dmesg, with the pid of the process whose call
+    #: triggered them (0: none): this process's stderr (a --private run's)
+    #: unless set; a namespace's daemon sends them to that program's run
+    report_sink: ClassVar[Callable[[int, str], None] | None] = None
 
     @classmethod
     def load_params(cls, raw: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +84,7 @@ class KernelModule(Device):
         self.inflight: dict[int, kh.Call] = {}
         self._refcnt = 0
         self.tainted = ""
+        self.taint = ""
         self.reports: list[str] = []
         self.symbolizer = kh.Symbolizer(self.built.binary, self.name, self.built.sources)
         self.host = kh.ModuleHost(
@@ -90,7 +93,10 @@ class KernelModule(Device):
             zero_alloc=options.get("init_on_alloc", "0") not in ("0", ""),
             hung_timeout_ms=int(float(options.get("hung_task_timeout_secs", "120")) * 1000),
         )
-        self.host.start()
+        try:
+            self.host.start()
+        except kh.HostDied as e:
+            raise ParamError(f"could not insert module {self.name}: {e}") from None
         payload = b"".join(
             f"{k}={v}".encode() + b"\0" for k, v in [("__name", self.name), *self.config.items()]
         )
@@ -126,7 +132,7 @@ class KernelModule(Device):
         elif m.kind == kh.MSG_PRINTK:
             self._printk(text)
         elif m.kind == kh.MSG_REPORT:
-            self._report(self.symbolizer.render(text), m.call if m.a else 0)
+            self._report(self.symbolizer.render(text), m.call if m.a else 0, m.call)
         elif m.kind == kh.MSG_WAKE:
             f = self._files.get(m.file)
             if f is not None:
@@ -142,12 +148,21 @@ class KernelModule(Device):
             else:
                 self._nodes.pop(text, None)
 
-    def _report(self, text: str, oops_call: int) -> None:
+    def _report(self, text: str, oops_call: int, call_id: int = 0) -> None:
         self.reports.append(text)
+        # the kernel's taint flags: D after an oops, B after KASAN, W after a warning
+        for flag, seen in (
+            ("D", bool(oops_call)),
+            ("B", "KASAN" in text),
+            ("W", "WARNING" in text or "sleeping function" in text),
+        ):
+            if seen and flag not in self.taint:
+                self.taint += flag
         for line in text.strip("\n").split("\n"):
             self._printk(line)
         sink = type(self).report_sink or _stderr_report
-        sink(text.strip("\n"))
+        call = self.host.calls.get(call_id)
+        sink(call.tgid if call is not None else 0, text.strip("\n"))
         if oops_call:
             # the kernel ends a task that oopses (do_exit with SIGKILL after a fault)
             call = self.host.calls.get(oops_call)
@@ -267,7 +282,8 @@ class KernelModule(Device):
             return
         # releases are asynchronous: let them finish before the module's exit runs
         for call in list(self.host.calls.values()):
-            self.host.wait(call, 5.0, until_sleep=False)
+            if call.op == kh.OP_RELEASE:
+                self.host.wait(call, 5.0, until_sleep=False)
         call = self.host.request(kh.OP_UNLOAD, tid=os.getpid(), tgid=os.getpid(), comm="rmmod")
         done = self.host.wait(call, LOAD_WAIT, until_sleep=False)
         if done and call.result == -errno.EBUSY:
@@ -287,6 +303,7 @@ class KernelModule(Device):
             "open_files": len(self._files),
             "calls_in_flight": len(self.inflight),
             "reports": len(self.reports),
+            "tainted": self.taint,
             "host": "gone" if self.host.dead else "running",
         }
 
@@ -374,13 +391,21 @@ class KmodFile(DeviceFile):
         return {"module": self.dev.name}
 
 
+_classes: dict[Path, type[KernelModule]] = {}
+
+
 def module_class(path: str | os.PathLike[str], sanitize: bool = True) -> type[KernelModule]:
-    """Compile (cached) the module at `path` and return its device class."""
+    """Compile (cached) the module at `path` and return its device class (one class
+    per build, so the same module asked for twice is the same device type)."""
     from ..kmod.build import build
 
     built = build(path, sanitize=sanitize)
-    return type(
-        f"KernelModule_{built.name}",
-        (KernelModule,),
-        {"name": built.name, "built": built, "source": str(Path(path).resolve())},
-    )
+    cls = _classes.get(built.binary)
+    if cls is None:
+        cls = type(
+            f"KernelModule_{built.name}",
+            (KernelModule,),
+            {"name": built.name, "built": built, "source": str(Path(path).resolve())},
+        )
+        _classes[built.binary] = cls
+    return cls
