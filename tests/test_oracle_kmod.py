@@ -12,6 +12,8 @@ get its kernel report kind (tests/oracle/VARIANT/expect).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,3 +128,19 @@ def reported(kind: str, r: Run) -> bool:
     if kind.startswith("stdout:"):
         return kind.removeprefix("stdout:") in r.output
     return any(kind in report for report in r.reports)
+
+
+def test_cli_run_with_module_source_file_matches_the_real_kernel(
+    bin_dir: Path, tmp_path: Path
+) -> None:
+    """End to end as a student types it: `ptsandbox run --private --module
+    message_slot.c -- ...` with the course's unmodified clients."""
+    source = oracle.KMOD / "msgslot_tau" / "message_slot.c"
+    env = dict(os.environ, BIN=str(bin_dir), TMPDIR=str(tmp_path))
+    argv = [sys.executable, "-m", "ptsandbox", "run", "--private", "--module", str(source)]
+    argv += ["--", "sh", "-c", oracle.command("msgslot_tau", "clients.sh", bin_dir)]
+    r = subprocess.run(
+        argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == oracle.recorded("msgslot_tau", "clients.sh"), r.stderr
