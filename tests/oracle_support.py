@@ -130,6 +130,16 @@ def by_process(output: str) -> dict[str, list[str]]:
     return groups
 
 
+def difference(want: str, got: str) -> str:
+    """A readable diff of two kscript outputs, each process's lines together."""
+    import difflib
+
+    def flat(text: str) -> list[str]:
+        return [line for lines in sorted(by_process(text).items()) for line in lines[1]]
+
+    return "\n".join(difflib.unified_diff(flat(want), flat(got), "real kernel", "ptsandbox", n=1))
+
+
 def module_printk(module: str, script: str, prefix: str) -> list[str]:
     """The module's own printk lines of one recorded run (the kernel's taint
     messages and other drivers' lines left out)."""

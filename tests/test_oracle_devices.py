@@ -28,7 +28,7 @@ def test_builtin_device_matches_the_real_kernel(
     got = oracle.run_builtin(module, script, bin_dir, tmp_path)
     want = oracle.recorded(module, script)
     if script.endswith(".ks"):
-        assert oracle.by_process(got) == oracle.by_process(want)
+        assert oracle.by_process(got) == oracle.by_process(want), oracle.difference(want, got)
     else:
         assert got == want
 
