@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..devices import parse_device_spec, resolve
+from ..devices import absolute_spec, parse_device_spec, resolve
 from .build import Built
 from .model import Assignment, Scenario, ScenarioResult
 
@@ -339,6 +339,7 @@ def run_scenario(
 
         return _run_scenario(scenario, built, specs, workdir)
     bins = sorted({p.parent for p in built.programs.values()})
+    specs = [absolute_spec(s) for s in specs]  # a device file.py, from the sandbox's cwd
     request = {
         "assignment": assignment.name,
         "scenario": scenario.name,
@@ -426,7 +427,6 @@ def run_contained(
     """`ptsandbox run --contain`: `run --private` inside the sandbox `grade` uses,
     with the current directory writable and the terminal kept (no new session:
     Ctrl-C and Ctrl-Z reach the program as without it). Returns its exit code."""
-    from ..devices import absolute_spec
     from ..supervisor import find_program
 
     cwd = Path.cwd()
