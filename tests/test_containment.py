@@ -222,6 +222,10 @@ def test_grade_refuses_without_bubblewrap_unless_no_contain(tmp_path: Path) -> N
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "bubblewrap" in r.stderr
     assert "--no-contain" in r.stderr
+    r = subprocess.run(
+        [*grade, "--no-contain"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert r.returncode == 1 and "gcc not found" in r.stdout  # graded (no gcc on this PATH)
     fake = tmp_path / "bwrap"  # a bwrap that user namespaces are denied to
     fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
