@@ -39,6 +39,7 @@ from .build import Built
 from .model import Assignment, Scenario, ScenarioResult
 
 SCRATCH_BYTES = 64 << 20  # each tmpfs of a scenario: its work dir, its /tmp
+SHM_BYTES = 16 << 20  # /dev/shm (shm_open)
 BUILD_SCRATCH_BYTES = 256 << 20  # the build's copy of the submission (+ its size)
 MAX_PROGRAM_BYTES = 64 << 20  # a built client larger than this is refused
 BUILD_TIMEOUT_PER_PROGRAM = 90  # make's own limit is 60 s per program
@@ -154,7 +155,8 @@ def bwrap_argv(
             args += ["--ro-bind", f"/etc/{entry}", f"/etc/{entry}"]
     for fd, dest in zip(fds, ("/etc/passwd", "/etc/group", "/etc/hosts"), strict=True):
         args += ["--ro-bind-data", str(fd), dest]
-    args += ["--dev", "/dev", "--proc", "/proc", "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp"]
+    args += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--proc", "/proc"]
+    args += ["--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp"]
     for path in binds:
         args += ["--ro-bind", str(path), str(path)]
     for path in writable:
@@ -163,6 +165,8 @@ def bwrap_argv(
         args += ["--size", str(size), "--tmpfs", str(path)]
     for host, inside_path in readonly:
         args += ["--ro-bind", str(host), str(inside_path)]
+    # bwrap's own tmpfs mounts (the root, /dev) would take any amount of memory
+    args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     inside = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(cwd),
