@@ -188,7 +188,8 @@ def test_the_sandbox_shows_a_read_only_system_and_nothing_personal(tmp_path: Pat
         """
         echo "uid: $(id -u)"
         for d in /root /home /etc /; do echo "$d: $(ls -A $d 2>/dev/null | tr '\\n' ' ')"; done
-        touch /usr/x 2>/dev/null && echo "usr: writable"
+        for d in /usr / /etc /dev; do touch $d/x 2>/dev/null && echo "write $d: yes"; done
+        echo "shm: $(df -k /dev/shm | tail -1 | awk '{print $2}')"
         echo hi > here && echo "cwd: writable"
         echo hi > /tmp/x && echo "tmp: writable"
         echo "ifaces: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' ')"
@@ -207,7 +208,8 @@ def test_the_sandbox_shows_a_read_only_system_and_nothing_personal(tmp_path: Pat
     assert "shadow" not in seen["/etc"] and "ssh" not in seen["/etc"]
     assert {"passwd", "ld.so.cache"} <= set(seen["/etc"])
     assert "sys" not in seen["/"] and "usr" in seen["/"]
-    assert "usr" not in seen  # read-only
+    assert not [k for k in seen if k.startswith("write")]  # /usr, /, /etc, /dev: read-only
+    assert seen["shm"] == [str(contain.SHM_BYTES >> 10)]
     assert seen["cwd"] == ["writable"] and seen["tmp"] == ["writable"]
     assert seen["ifaces"] == ["lo"]  # no network but its own loopback
     assert seen["HOME"] == [str(inside)]
@@ -222,6 +224,10 @@ def test_grade_refuses_without_bubblewrap_unless_no_contain(tmp_path: Path) -> N
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "bubblewrap" in r.stderr
     assert "--no-contain" in r.stderr
+    r = subprocess.run(
+        [*grade, "--no-contain"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert r.returncode == 1 and "gcc not found" in r.stdout  # graded (no gcc on this PATH)
     fake = tmp_path / "bwrap"  # a bwrap that user namespaces are denied to
     fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)

@@ -34,11 +34,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..devices import parse_device_spec, resolve
+from ..devices import absolute_spec, parse_device_spec, resolve
 from .build import Built
 from .model import Assignment, Scenario, ScenarioResult
 
 SCRATCH_BYTES = 64 << 20  # each tmpfs of a scenario: its work dir, its /tmp
+SHM_BYTES = 16 << 20  # /dev/shm (shm_open)
 BUILD_SCRATCH_BYTES = 256 << 20  # the build's copy of the submission (+ its size)
 MAX_PROGRAM_BYTES = 64 << 20  # a built client larger than this is refused
 BUILD_TIMEOUT_PER_PROGRAM = 90  # make's own limit is 60 s per program
@@ -154,7 +155,8 @@ def bwrap_argv(
             args += ["--ro-bind", f"/etc/{entry}", f"/etc/{entry}"]
     for fd, dest in zip(fds, ("/etc/passwd", "/etc/group", "/etc/hosts"), strict=True):
         args += ["--ro-bind-data", str(fd), dest]
-    args += ["--dev", "/dev", "--proc", "/proc", "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp"]
+    args += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--proc", "/proc"]
+    args += ["--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp"]
     for path in binds:
         args += ["--ro-bind", str(path), str(path)]
     for path in writable:
@@ -163,6 +165,8 @@ def bwrap_argv(
         args += ["--size", str(size), "--tmpfs", str(path)]
     for host, inside_path in readonly:
         args += ["--ro-bind", str(host), str(inside_path)]
+    # bwrap's own tmpfs mounts (the root, /dev) would take any amount of memory
+    args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     inside = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(cwd),
@@ -339,6 +343,7 @@ def run_scenario(
 
         return _run_scenario(scenario, built, specs, workdir)
     bins = sorted({p.parent for p in built.programs.values()})
+    specs = [absolute_spec(s) for s in specs]  # a device file.py, from the sandbox's cwd
     request = {
         "assignment": assignment.name,
         "scenario": scenario.name,
@@ -426,7 +431,6 @@ def run_contained(
     """`ptsandbox run --contain`: `run --private` inside the sandbox `grade` uses,
     with the current directory writable and the terminal kept (no new session:
     Ctrl-C and Ctrl-Z reach the program as without it). Returns its exit code."""
-    from ..devices import absolute_spec
     from ..supervisor import find_program
 
     cwd = Path.cwd()
