@@ -167,10 +167,13 @@ class ScenarioContext:
         assert status is not None
         return status.code if status.code is not None else status.shell_code
 
-    def serve(self, seconds: float) -> None:
-        """Let the programs run for a while (for checks over time, e.g. busy-polling)."""
-        end = time.monotonic() + self.remaining(seconds)
-        self.sandbox.serve_until(lambda: time.monotonic() >= end, seconds + 1)
+    def serve(self, seconds: float) -> float:
+        """Let the programs run for a while (for checks over time, e.g. busy-polling);
+        return how long that was (scaled, within the limit), for a true message."""
+        span = self.remaining(seconds)
+        end = time.monotonic() + span
+        self.sandbox.serve_until(lambda: time.monotonic() >= end, span + 1)
+        return span
 
     def _check_limits(self, p: Proc) -> None:
         if p.output_exceeded:

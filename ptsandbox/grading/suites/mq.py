@@ -28,8 +28,12 @@ def _clients(ctx: ScenarioContext, *names: str) -> list[Proc]:
         got = {b["name"] for b in ctx.sandbox.devices["mq"].snapshot()["registered"]}
         return want <= got
 
-    if not ctx.sandbox.serve_until(registered, ctx.remaining(10)):
-        ctx.fail(f"the clients did not register {sorted(want)} with /reg NAME within 10s", procs[0])
+    wait = ctx.remaining(10)
+    if not ctx.sandbox.serve_until(registered, wait):
+        ctx.fail(
+            f"the clients did not register {sorted(want)} with /reg NAME within {wait:.1f}s",
+            procs[0],
+        )
     return procs
 
 
@@ -61,10 +65,10 @@ def _expect_error(ctx: ScenarioContext, p: Proc, start: int, why: str) -> None:
     """Wait for an error line after `start` (earlier lines may still be arriving)."""
 
     def said() -> str:
-        return (p.output + p.stderr)[start:].lower()
+        return (p.output + p.stderr)[start:]
 
     ok = ctx.sandbox.serve_until(
-        lambda: any(w in said() for w in ERROR_WORDS) or p.exited, ctx.remaining(5)
+        lambda: any(w in said().lower() for w in ERROR_WORDS) or p.exited, ctx.remaining(5)
     )
     ctx.check(not p.exited, f"{why}: an error should not end the client", p)
     ctx.check(ok, f"{why}: the client should print an error; it printed {said()!r}", p)
@@ -182,11 +186,12 @@ def no_busy_poll(ctx: ScenarioContext) -> None:
     (a,) = _clients(ctx, "alice")
     ctx.serve(0.3)
     before = len(ctx.events(a, "read"))
-    ctx.serve(1.0)
+    idle = ctx.serve(1.0)
     reads = len(ctx.events(a, "read")) - before
     ctx.check(
         reads <= 5,
-        f"an idle client should not keep reading the device: {reads} reads in one idle second",
+        f"an idle client should not keep reading the device: {reads} reads in {idle:.1f} "
+        "idle seconds",
         a,
     )
     _exit(ctx, a)
