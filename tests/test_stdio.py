@@ -104,3 +104,25 @@ def test_the_trace_is_the_same_on_a_terminal_and_on_pipes(cprog) -> None:
             # pointers differ from run to run (ASLR); the calls and their values do not
             traces.append([(e.syscall, re.sub(r"0x7f\w+", "PTR", e.args)) for e in sb.trace])
     assert traces[0] == traces[1] and len(traces[0]) >= 5
+
+
+@pytest.mark.parametrize(
+    "status, decoded, text",
+    [
+        (0, ExitStatus(0, None), "exited with status 0"),
+        (255 << 8, ExitStatus(255, None), "exited with status 255"),  # exit(-1)
+        (1 << 8, ExitStatus(1, None), "exited with status 1"),
+        (signal.SIGSEGV, ExitStatus(None, signal.SIGSEGV), "was killed by SIGSEGV"),
+        (
+            signal.SIGABRT | 0x80,
+            ExitStatus(None, signal.SIGABRT, True),
+            "was killed by SIGABRT (core dumped)",
+        ),
+        (40, ExitStatus(None, 40), "was killed by signal 40"),  # a real-time signal
+    ],
+)
+def test_wait_statuses_decode_once(status: int, decoded: ExitStatus, text: str) -> None:
+    got = ExitStatus.from_wait(status)
+    assert got == decoded and str(got) == text
+    assert got.error_exit == (got.code not in (None, 0))
+    assert got.shell_code == (got.code if got.code is not None else 128 + (got.signal or 0))
