@@ -133,6 +133,11 @@ class Proc:
             self.send(stdin)
             self.close_stdin()
 
+    @property
+    def name(self) -> str:
+        """The command line as messages show it (the program's file name, not its path)."""
+        return " ".join([os.path.basename(self.argv[0]), *self.argv[1:]])
+
     # -- output ------------------------------------------------------------------
 
     def _on_readable(self, fd: int) -> None:
@@ -170,6 +175,11 @@ class Proc:
         """Everything the program wrote to stdout so far ("\r\n" from a terminal as "\n")."""
         text = self._out.decode(errors="replace")
         return text.replace("\r\n", "\n") if self.stdio == "pty" else text
+
+    @property
+    def output_closed(self) -> bool:
+        """Its stdout and stderr are closed: it, and whatever it forked, write no more."""
+        return not self._open_fds
 
     @property
     def stderr(self) -> str:
@@ -237,6 +247,7 @@ class Proc:
 
     def expect(self, pattern: str, timeout: float = DEFAULT_TIMEOUT) -> re.Match[str]:
         """Wait for `pattern` (a regex) in stdout after the last match; return the match."""
+        __tracebackhide__ = True  # pytest shows the caller's line and the message
         regex = re.compile(pattern)
         found: list[re.Match[str]] = []
 
@@ -250,7 +261,7 @@ class Proc:
         if not found:
             state = f"it {self.exit_status}" if self.exited else "still running"
             raise ExpectTimeout(
-                f"{self.argv[0]}: {pattern!r} not seen within {timeout}s ({state}); "
+                f"{self.name}: {pattern!r} not seen within {timeout}s ({state}); "
                 f"stdout after the last match: {self.output[self._pos :]!r}; "
                 f"stderr: {self.stderr!r}"
             )
@@ -260,6 +271,7 @@ class Proc:
     def expect_all(self, patterns: Iterable[str], timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until every pattern has appeared after the last match, in any order
         (messages from different senders may arrive in either order)."""
+        __tracebackhide__ = True  # pytest shows the caller's line and the message
         regexes = [re.compile(p) for p in patterns]
 
         def all_seen() -> bool:
@@ -272,12 +284,13 @@ class Proc:
         missing = [r.pattern for r, m in zip(regexes, matches, strict=True) if m is None]
         if missing:
             raise ExpectTimeout(
-                f"{self.argv[0]}: {missing!r} not seen within {timeout}s; "
+                f"{self.name}: {missing!r} not seen within {timeout}s; "
                 f"stdout after the last match: {self.output[self._pos :]!r}"
             )
         self._pos = max(m.end() for m in matches if m is not None)
 
     def expect_exact_lines(self, expected: Iterable[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+        __tracebackhide__ = True  # pytest shows the caller's line and the message
         for line in expected:
             self.expect(re.escape(line) + r"\n", timeout)
 
@@ -303,16 +316,18 @@ class Proc:
         """Wait for the program to end and its output to be read; return the exit code.
 
         Closes its stdin first (end of input) unless `close_stdin` is false."""
+        __tracebackhide__ = True  # pytest shows the caller's line and the message
         if close_stdin:
             self.close_stdin()
         ok = self.sandbox.serve_until(lambda: self.exited and not self._open_fds, timeout)
         if not ok:
-            raise ExpectTimeout(f"{self.argv[0]} did not exit within {timeout}s: {self.output!r}")
+            raise ExpectTimeout(f"{self.name} did not exit within {timeout}s: {self.output!r}")
         assert self.exit_code is not None
         return self.exit_code
 
     def wait_blocked(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until some thread of this program sleeps in a device call."""
+        __tracebackhide__ = True  # pytest shows the caller's line and the message
         ok = self.sandbox.serve_until(
             lambda: any(
                 p.thread.tgid == self.pid for p in self.sandbox.sup.syscalls.parked.values()
@@ -324,6 +339,7 @@ class Proc:
 
     def wait_stopped(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until every thread of this program is in a job-control stop (SIGSTOP)."""
+        __tracebackhide__ = True  # pytest shows the caller's line and the message
 
         def stopped() -> bool:
             threads = [t for t in self.sandbox.sup.tracer.threads.values() if t.tgid == self.pid]

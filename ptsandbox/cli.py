@@ -459,6 +459,14 @@ def grade(
             "only inside a throwaway container",
         ),
     ] = False,
+    csv_out: Annotated[
+        str | None,
+        typer.Option(
+            "--csv",
+            help="with several submissions, write the scores table here "
+            "(default: the report's name + .csv, e.g. junit.xml.csv; else scores.csv)",
+        ),
+    ] = None,
 ) -> None:
     """Grade students' C clients against the reference devices.
 
@@ -496,6 +504,10 @@ def grade(
     for path in submissions:
         if not os.path.exists(path):
             raise fail(f"{path}: no such folder or zip file")
+    if fmt in ("gradescope", "github") and len(submissions) != 1:
+        # checked before grading: these formats describe one submission
+        where = "Gradescope runs one per job" if fmt == "gradescope" else "one per repository"
+        raise fail(f"--format {fmt} grades one submission ({where}); got {len(submissions)}")
     specs = list(device or [])
     try:
         from .devices import build_devices
@@ -512,24 +524,23 @@ def grade(
         submissions, chosen, specs, jobs or default_jobs(), grade_many, not no_contain
     )
     if fmt == "gradescope":
-        if len(results) != 1:
-            raise fail("--format gradescope grades one submission (Gradescope runs one per job)")
         rendered = report.gradescope(results[0])
     elif fmt == "github":
-        if len(results) != 1:
-            raise fail("--format github grades one submission")
         rendered = report.github(results[0])
     elif fmt == "junit":
         rendered = report.junit(results)
     else:
         rendered = "\n\n".join(report.text(r) for r in results)
-    if out:
-        with open(out, "w") as f:
-            f.write(rendered + "\n")
-    else:
-        typer.echo(rendered)
-    if len(results) > 1:
-        _summary(results, out)
+    try:
+        if out:
+            with open(out, "w") as f:
+                f.write(rendered + "\n")
+        else:
+            typer.echo(rendered)
+        if len(results) > 1:
+            _summary(results, csv_out or (f"{out}.csv" if out else "scores.csv"))
+    except OSError as e:
+        raise fail(f"{e.filename}: {e.strerror}", 1) from None
     raise typer.Exit(0 if all(r.full_marks for r in results) else 1)
 
 
@@ -584,7 +595,7 @@ def _grade_with_progress(
         return grade_many(submissions, assignment, specs, jobs, done, contain)
 
 
-def _summary(results: Any, out: str | None) -> None:
+def _summary(results: Any, csv_path: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -599,10 +610,9 @@ def _summary(results: Any, out: str | None) -> None:
         )
         table.add_row(r.submission, f"{r.score:g}/{r.max_score:g}", failed)
     Console(stderr=True).print(table)
-    csv_path = (os.path.splitext(out)[0] if out else "scores") + ".csv"
     with open(csv_path, "w") as f:
         f.write(report.scores_csv(results))
-    typer.echo(f"scores: {csv_path}", err=True)
+    typer.echo(f"scores of {len(results)} submissions (CSV): {os.path.abspath(csv_path)}", err=True)
 
 
 def _connect(namespace: str, start: bool = False) -> Any:

@@ -93,6 +93,7 @@ def clients_on_a_pty() -> bool:
         return ctx.wait(ctx.spawn("probe", "-c", "test -t 1")) == 0
 
 
+@pytest.mark.timeout(900)  # the first case of an assignment grades all its fixtures
 @pytest.mark.parametrize("assignment, variant", CASES, ids=[f"{a}/{v}" for a, v in CASES])
 def test_fixture_scores_as_its_readme_says(assignment: str, variant: str) -> None:
     readme = (FIXTURES / assignment / variant / "README.txt").read_text()
@@ -191,6 +192,9 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
         (["grade", str(tmp_path), "-a", "nosuch"], "no assignment"),
         (["grade", str(tmp_path), "-a", "chatroom", "--format", "pdf"], "--format"),
         (["grade", str(tmp_path), "-a", "chatroom", "-d", "chatroom,queue_len=0"], "minimum"),
+        # refused before grading anything (it used to grade them all first)
+        (["grade", str(tmp_path), str(tmp_path), "-a", "chatroom", "-f", "gradescope"], "one"),
+        (["grade", str(tmp_path), str(tmp_path), "-a", "chatroom", "-f", "github"], "one"),
     ):
         r = subprocess.run(
             [sys.executable, "-m", "ptsandbox", *args], capture_output=True, text=True,
@@ -231,6 +235,7 @@ def test_a_fork_bomb_and_a_flood_lose_only_their_scenario(tmp_path: Path) -> Non
     assert by["send_then_read"].passed  # the rest is graded as usual
 
 
+@pytest.mark.timeout(900)  # 20 gradings: minutes on a loaded 2-core machine
 def test_twenty_copies_with_two_jobs_give_progress_summary_and_csv(tmp_path: Path) -> None:
     import pexpect
 
@@ -251,7 +256,8 @@ def test_twenty_copies_with_two_jobs_give_progress_summary_and_csv(tmp_path: Pat
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0  # all full marks
-    rows = (tmp_path / "class.csv").read_text().splitlines()
+    assert f"(CSV): {tmp_path / 'class.txt.csv'}" in child.before  # named after the report
+    rows = (tmp_path / "class.txt.csv").read_text().splitlines()
     assert len(rows) == 21 and rows[0].startswith("submission,score,max_score")
     assert all(",80,80," in row for row in rows[1:])
 
@@ -300,3 +306,25 @@ def test_a_bad_course_file_is_one_clear_line(tmp_path: Path, text: str, error: s
     )  # fmt: skip
     assert r.returncode != 0
     assert error in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_crash_is_named_with_its_signal_and_what_its_children_were_doing() -> None:
+    crashed = graded("mailbox")["parent_crashes"]
+    for s in crashed.scenarios:
+        assert "was killed by SIGSEGV" in s.message and "did not exit" not in s.message, s.message
+        assert re.search(r"`barrier \d` \(pid \d+\)", s.message), s.message
+    hung = graded("mailbox")["early_release"]
+    [completes] = [s for s in hung.scenarios if s.name == "completes"]
+    assert "did not exit within" in completes.message
+    # the child never released sleeps in mysend, the parent waits for it
+    assert re.search(r"`child of barrier 5` \(pid \d+\) sleeps in mysend since", completes.message)
+    assert "`barrier 5` (pid" in completes.message and "wait4" in completes.message
+
+
+def test_a_missing_line_shows_the_calls_and_a_long_expected_line_is_shortened() -> None:
+    cut = graded("chatroom")["short_buffer"]
+    [long_line] = [s for s in cut.scenarios if s.name == "long_line_arrives_whole"]
+    first = long_line.message.splitlines()[0]
+    assert "more characters" in first and len(first) < 600, first
+    assert "last calls that touched the device" in long_line.message
+    assert re.search(r"read\(\d+</dev/chatroom>", long_line.message)  # what the reader got

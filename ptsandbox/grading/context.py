@@ -31,6 +31,10 @@ def _apply_limits(limits: Limits) -> Callable[[], None]:
     return preexec
 
 
+def _why(why: str) -> str:
+    return f"{why.strip()}: " if why.strip() else ""
+
+
 class ScenarioContext:
     def __init__(self, sandbox: Sandbox, built: Built, limits: Limits, workdir: Path) -> None:
         self.sandbox = sandbox
@@ -108,7 +112,7 @@ class ScenarioContext:
             shown = p.output[-400:]
             wanted = " and ".join(evidence.short(t) for t in texts)
             raise ScenarioFailed(
-                f"{why + ': ' if why else ''}expected {wanted} in the output of "
+                f"{_why(why)}expected {wanted} in the output of "
                 f"`{self.name_of(p)}` within {wait:.1f}s; {self._state(p)}. "
                 f"It printed: {evidence.short(shown, 400) if shown else '(nothing)'}"
                 + self._stderr(p)
@@ -117,41 +121,59 @@ class ScenarioContext:
             ) from None
 
     def wait(self, p: Proc, timeout: float = 10.0, why: str = "", close_stdin: bool = True) -> int:
-        """Wait for p to exit (closing its stdin first unless told not to); return
-        its exit status (0..255: exit(-1) is 255, an error exit like any non-zero).
+        """Wait for p to exit and close its output (closing its stdin first unless
+        told not to); return its exit status (0..255: exit(-1) is 255, an error
+        exit like any non-zero one).
 
-        A death by a signal the grader did not send fails the scenario: a crash
-        is never a correct way to end (the message names the signal)."""
+        A death by a signal the grader did not send fails the scenario at once
+        (children it leaves behind need not end): a crash is never a correct way
+        to end, and the message names the signal."""
         wait = self.remaining(timeout)
-        try:
-            p.wait(wait, close_stdin=close_stdin)
-        except ExpectTimeout:
-            self._check_limits(p)
-            raise ScenarioFailed(
-                f"{why + ': ' if why else ''}`{self.name_of(p)}` did not exit within "
-                f"{wait:.1f}s. It printed: {evidence.short(p.output[-300:], 300)}"
-                + self._stderr(p)
-                + self._calls()
-                + self._now()
-            ) from None
+        if close_stdin:
+            p.close_stdin()
+
+        def crashed() -> bool:
+            status = p.exit_status
+            return status is not None and status.signal not in (None, *p.signals_sent)
+
+        done = self.sandbox.serve_until(lambda: (p.exited and p.output_closed) or crashed(), wait)
         self._check_limits(p)
-        status = p.exit_status
-        assert status is not None
-        if status.signal is not None and status.signal not in p.signals_sent:
+        if crashed():
             self._explained.add(p.pid)
             death = next(e for e in self.sandbox.exits if e.pid == p.pid)
             raise ScenarioFailed(
-                f"{why + ': ' if why else ''}"
+                _why(why)
                 + evidence.describe_death(self.sandbox, death, self.who)
                 + f"\n  It printed: {evidence.short(p.output[-300:], 300)}"
                 + self._stderr(p)
+                + self._now("its children at that moment")
             )
+        if not done:
+            if p.exited:  # what it forked still holds its stdout or stderr
+                what = (
+                    f"{p.exit_status}, but processes it started still hold its output "
+                    f"open after {wait:.1f}s"
+                )
+            else:
+                what = f"did not exit within {wait:.1f}s"
+            raise ScenarioFailed(
+                f"{_why(why)}`{self.name_of(p)}` {what}. "
+                f"It printed: {evidence.short(p.output[-300:], 300)}"
+                + self._stderr(p)
+                + self._calls()
+                + self._now()
+            )
+        status = p.exit_status
+        assert status is not None
         return status.code if status.code is not None else status.shell_code
 
-    def serve(self, seconds: float) -> None:
-        """Let the programs run for a while (for checks over time, e.g. busy-polling)."""
-        end = time.monotonic() + self.remaining(seconds)
-        self.sandbox.serve_until(lambda: time.monotonic() >= end, seconds + 1)
+    def serve(self, seconds: float) -> float:
+        """Let the programs run for a while (for checks over time, e.g. busy-polling);
+        return how long that was (scaled, within the limit), for a true message."""
+        span = self.remaining(seconds)
+        end = time.monotonic() + span
+        self.sandbox.serve_until(lambda: time.monotonic() >= end, span + 1)
+        return span
 
     def _check_limits(self, p: Proc) -> None:
         if p.output_exceeded:
@@ -179,10 +201,10 @@ class ScenarioContext:
             return ""
         return "\n  last calls that touched the device:\n    " + "\n    ".join(lines)
 
-    def _now(self) -> str:
+    def _now(self, title: str = "at that moment") -> str:
         """What each live process is doing at this moment (for a wait that timed out)."""
         lines = evidence.blocked_report(self.sandbox, self.who)
-        return "\n  at that moment:\n    " + "\n    ".join(lines) if lines else ""
+        return f"\n  {title}:\n    " + "\n    ".join(lines) if lines else ""
 
     def explain(self, message: str, timed_out: bool = False) -> str:
         """A failure message with what it does not say yet: every death by a signal
@@ -193,7 +215,7 @@ class ScenarioContext:
                 extra.append(evidence.describe_death(self.sandbox, death, self.who))
         if extra:
             message += "\n  killed by a signal in this scenario:\n  " + "\n  ".join(extra)
-        if timed_out and "at that moment:" not in message:
+        if timed_out and "at that moment:" not in message and "children at" not in message:
             message += self._now()
         return message
 

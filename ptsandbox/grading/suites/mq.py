@@ -50,8 +50,12 @@ def _clients(ctx: ScenarioContext, *names: str) -> list[Proc]:
         got = {b["name"] for b in ctx.sandbox.devices["mq"].snapshot()["registered"]}
         return want <= got
 
-    if not ctx.sandbox.serve_until(registered, ctx.remaining(10)):
-        ctx.fail(f"the clients did not register {sorted(want)} with /reg NAME within 10s", procs[0])
+    wait = ctx.remaining(10)
+    if not ctx.sandbox.serve_until(registered, wait):
+        ctx.fail(
+            f"the clients did not register {sorted(want)} with /reg NAME within {wait:.1f}s",
+            procs[0],
+        )
     return procs
 
 
@@ -212,11 +216,12 @@ def no_busy_poll(ctx: ScenarioContext) -> None:
     (a,) = _clients(ctx, "alice")
     ctx.serve(0.3)
     before = len(ctx.events(a, "read"))
-    ctx.serve(1.0)
+    idle = ctx.serve(1.0)
     reads = len(ctx.events(a, "read")) - before
     ctx.check(
         reads <= 5,
-        f"an idle client should not keep reading the device: {reads} reads in one idle second",
+        f"an idle client should not keep reading the device: {reads} reads in {idle:.1f} "
+        "idle seconds",
         a,
     )
     _exit(ctx, a)
