@@ -62,8 +62,8 @@ PATH_SYSCALLS: tuple[str, ...] = (
 )  # fmt: skip
 
 # Always trapped for another reason: SCM_RIGHTS can hand over a virtual fd,
-# io_uring would bypass the filter altogether.
-ALWAYS_SYSCALLS: tuple[str, ...] = ("recvmsg", "recvmmsg", "io_uring_setup")
+# io_uring would bypass the filter altogether, ptrace could stop the supervisor.
+ALWAYS_SYSCALLS: tuple[str, ...] = ("recvmsg", "recvmmsg", "io_uring_setup", "ptrace")
 
 # fd-taking calls and which argument(s) hold the fd. Trapped per watched fd.
 FD_SYSCALLS: dict[str, tuple[int, ...]] = {
