@@ -157,6 +157,16 @@ def base_filter(extra_syscalls: Iterable[int] = ()) -> bytes:
     return a.assemble()
 
 
+def probe_filter(nr: int) -> bytes:
+    """A filter trapping syscall `nr` only (the kernel feature probe)."""
+    a = _Asm()
+    a.ld(_OFF_NR)
+    a.jeq(nr, 0, 1)
+    a.ret(RET_TRACE)
+    a.ret(RET_ALLOW)
+    return a.assemble()
+
+
 def watch_filter(fds: Sequence[int]) -> bytes:
     """A filter trapping the fd-taking calls whose fd argument is one of `fds`."""
     if not fds:
