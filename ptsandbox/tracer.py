@@ -901,6 +901,7 @@ FEATURES = {
     "get_syscall_info": "PTRACE_GET_SYSCALL_INFO (Linux 5.3)",
 }
 _probed: list[str | None] = []
+_FORBIDDEN = "ptrace_forbidden"
 
 
 def missing_kernel_feature() -> str | None:
@@ -908,11 +909,15 @@ def missing_kernel_feature() -> str | None:
     if not _probed:
         forced = os.environ.get(PROBE_FAIL_ENV, "")
         name = forced if forced in FEATURES else _probe()
-        _probed.append(
-            None
-            if name is None
-            else f"this kernel lacks {FEATURES[name]}; ptsandbox needs Linux {MIN_KERNEL} or later"
-        )
+        if name is None:
+            _probed.append(None)
+        elif name == _FORBIDDEN:
+            _probed.append(PTRACE_FORBIDDEN)
+        else:
+            _probed.append(
+                f"this kernel lacks {FEATURES[name]} (or a container's seccomp profile "
+                f"refuses it); ptsandbox needs Linux {MIN_KERNEL} or later"
+            )
     return _probed[0]
 
 
@@ -960,8 +965,9 @@ def _probe_tracing() -> str | None:
     try:
         try:
             ptrace(PTRACE_SEIZE, pid, 0, Tracer.OPTIONS)
-        except OSError:
-            return "ptrace_seize"
+        except OSError as e:
+            # EPERM/ENOSYS: ptrace itself is refused (old kernels say EIO or EINVAL)
+            return _FORBIDDEN if e.errno in (errno.EPERM, errno.ENOSYS) else "ptrace_seize"
         os.write(go_w, b"x")
         info = ctypes.create_string_buffer(88)
         while True:
