@@ -62,8 +62,8 @@ PATH_SYSCALLS: tuple[str, ...] = (
 )  # fmt: skip
 
 # Always trapped for another reason: SCM_RIGHTS can hand over a virtual fd,
-# io_uring would bypass the filter altogether.
-ALWAYS_SYSCALLS: tuple[str, ...] = ("recvmsg", "recvmmsg", "io_uring_setup")
+# io_uring would bypass the filter altogether, ptrace could stop the supervisor.
+ALWAYS_SYSCALLS: tuple[str, ...] = ("recvmsg", "recvmmsg", "io_uring_setup", "ptrace")
 
 # fd-taking calls and which argument(s) hold the fd. Trapped per watched fd.
 FD_SYSCALLS: dict[str, tuple[int, ...]] = {
@@ -154,6 +154,16 @@ def base_filter(extra_syscalls: Iterable[int] = ()) -> bytes:
     a.ret(RET_TRACE)
     a.label("enosys")
     a.ret(RET_ENOSYS)
+    return a.assemble()
+
+
+def probe_filter(nr: int) -> bytes:
+    """A filter trapping syscall `nr` only (the kernel feature probe)."""
+    a = _Asm()
+    a.ld(_OFF_NR)
+    a.jeq(nr, 0, 1)
+    a.ret(RET_TRACE)
+    a.ret(RET_ALLOW)
     return a.assemble()
 
 

@@ -73,6 +73,15 @@ class Program:
     argv: list[str]
     status: int | None = None
     started: float = field(default_factory=time.monotonic)
+    parent: int = 0  # the process that started it (a `ptsandbox run`, or us)
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def collision_warning(device: Device, nr: int, name: str) -> str:
@@ -246,7 +255,14 @@ class Supervisor:
 
     def register_program(self, pid: int, argv: list[str]) -> None:
         """A program whose exit status we keep (spawned here, or attached)."""
-        self.programs[pid] = Program(pid, argv)
+        self.programs[pid] = Program(pid, argv, parent=_parent_of(pid))
+        self._protect_parents()
+
+    def _protect_parents(self) -> None:
+        # a program must not stop the `ptsandbox run` that waits for it (ptrace)
+        self.syscalls.protected_pids = {
+            p.parent for p in self.programs.values() if p.status is None and p.parent > 1
+        }
 
     def running(self) -> bool:
         return bool(self.tracer.threads)
@@ -370,6 +386,7 @@ class Supervisor:
         program = self.programs.get(thread.tid)
         if program is not None and program.status is None:
             program.status = status
+            self._protect_parents()
         for hook in self.exit_hooks:
             hook(thread, status)
 

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from ptrace.binding.linux_struct import user_regs_struct
 
+from .seccomp import probe_filter
 from .sysnr import NR
 
 log = logging.getLogger("ptsandbox.tracer")
@@ -423,6 +424,9 @@ class Tracer:
 
     def spawn(self, spec: SpawnSpec) -> int:
         """Fork, seize the child, let it install the filter and exec. Returns its pid."""
+        missing = missing_kernel_feature()
+        if missing:
+            raise TracerError(missing)
         pid, go_w, err_r = fork_waiting(spec)
         try:
             ptrace(PTRACE_SEIZE, pid, 0, self.OPTIONS)
@@ -455,6 +459,9 @@ class Tracer:
 
     def attach(self, pid: int) -> Thread:
         """Seize a process another process started (it must not have exec'd yet)."""
+        missing = missing_kernel_feature()
+        if missing:
+            raise OSError(errno.ENOSYS, missing)
         ptrace(PTRACE_SEIZE, pid, 0, self.OPTIONS)
         t = Thread(pid, pid, started=True)
         self.threads[pid] = t
@@ -897,3 +904,108 @@ def _read_tgid(tid: int) -> int:
     except OSError:
         pass
     return tid
+
+
+# --------------------------------------------------------------------------
+# What the kernel must have (probed once, by trying each feature)
+
+PROBE_FAIL_ENV = "PTSANDBOX_PROBE_FAIL"  # name a feature to act as if it were missing
+MIN_KERNEL = "5.6"
+FEATURES = {
+    "pidfd_open": "pidfd_open (Linux 5.3)",
+    "pidfd_getfd": "pidfd_getfd (Linux 5.6)",
+    "process_vm_readv": "process_vm_readv (Linux 3.2)",
+    "ptrace_seize": "PTRACE_SEIZE with PTRACE_O_EXITKILL and PTRACE_O_TRACESECCOMP (Linux 3.8)",
+    "seccomp_tsync": "seccomp() with SECCOMP_FILTER_FLAG_TSYNC (Linux 3.17)",
+    "seccomp_trace": "seccomp RET_TRACE stops before the syscall (Linux 4.8)",
+    "get_syscall_info": "PTRACE_GET_SYSCALL_INFO (Linux 5.3)",
+}
+_probed: list[str | None] = []
+_FORBIDDEN = "ptrace_forbidden"
+
+
+def missing_kernel_feature() -> str | None:
+    """None, or one line naming the first feature this kernel lacks."""
+    if not _probed:
+        forced = os.environ.get(PROBE_FAIL_ENV, "")
+        name = forced if forced in FEATURES else _probe()
+        if name is None:
+            _probed.append(None)
+        elif name == _FORBIDDEN:
+            _probed.append(PTRACE_FORBIDDEN)
+        else:
+            _probed.append(
+                f"this kernel lacks {FEATURES[name]} (or a container's seccomp profile "
+                f"refuses it); ptsandbox needs Linux {MIN_KERNEL} or later"
+            )
+    return _probed[0]
+
+
+def _probe() -> str | None:
+    pidfd = _syscall(NR["pidfd_open"], os.getpid(), 0)
+    if pidfd < 0:
+        return "pidfd_open"
+    r, w = os.pipe()
+    try:
+        copy = _syscall(NR["pidfd_getfd"], pidfd, r, 0)
+        if copy < 0:
+            return "pidfd_getfd"
+        os.close(copy)
+        try:
+            read_memory(os.getpid(), ctypes.addressof(_PROBE_WORD), 8)
+        except OSError:
+            return "process_vm_readv"
+        return _probe_tracing()
+    finally:
+        for fd in (pidfd, r, w):
+            os.close(fd)
+
+
+_PROBE_WORD = ctypes.c_uint64(0x5054534E44424F58)
+
+
+def _probe_tracing() -> str | None:
+    """Trace a child through one seccomp stop, as the supervisor traces programs."""
+    prog = probe_filter(NR["getppid"])
+    go_r, go_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.read(go_r, 1)
+            _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            buf = ctypes.create_string_buffer(prog, len(prog))
+            fprog = _SockFprog(len(prog) // 8, ctypes.addressof(buf))
+            if _syscall(NR["seccomp"], 1, 1, ctypes.byref(fprog)) != 0:  # TSYNC
+                os._exit(10)
+            _syscall(NR["getppid"])
+        finally:
+            os._exit(0)
+    os.close(go_r)
+    missing: str | None = "seccomp_trace"
+    try:
+        try:
+            ptrace(PTRACE_SEIZE, pid, 0, Tracer.OPTIONS)
+        except OSError as e:
+            # EPERM/ENOSYS: ptrace itself is refused (old kernels say EIO or EINVAL)
+            return _FORBIDDEN if e.errno in (errno.EPERM, errno.ENOSYS) else "ptrace_seize"
+        os.write(go_w, b"x")
+        info = ctypes.create_string_buffer(88)
+        while True:
+            _, status = os.waitpid(pid, _WALL)
+            if os.WIFEXITED(status):
+                return "seccomp_tsync" if os.WEXITSTATUS(status) == 10 else missing
+            if os.WIFSIGNALED(status):
+                return missing
+            if status >> 16 == EVENT_SECCOMP:
+                missing = None
+                try:
+                    ptrace(PTRACE_GET_SYSCALL_INFO, pid, len(info), ctypes.addressof(info))
+                except OSError:
+                    missing = "get_syscall_info"
+            ptrace(PTRACE_CONT, pid, 0, 0)
+    finally:
+        os.close(go_w)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, _WALL)

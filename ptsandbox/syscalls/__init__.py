@@ -20,6 +20,7 @@ from ..vfs import Vfs
 from .core import CallContext, Parking, ProcessInfo, SyscallCore, TraceEvent
 from .sys_fds import FdCalls
 from .sys_paths import PathCalls
+from .sys_ptrace import PtraceCalls
 from .sys_read_write import ReadWriteCalls
 from .sys_stat import StatCalls, pack_stat, pack_statx
 
@@ -29,7 +30,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-class Syscalls(PathCalls, StatCalls, ReadWriteCalls, FdCalls):
+class Syscalls(PathCalls, StatCalls, ReadWriteCalls, FdCalls, PtraceCalls):
     """Handlers for every trapped syscall, one family per module. Not ours: ALLOW."""
 
     def __init__(self, tracer: Tracer, vfs: Vfs, before_device_op: Callable[[], None]) -> None:
@@ -42,3 +43,5 @@ class Syscalls(PathCalls, StatCalls, ReadWriteCalls, FdCalls):
         self._table[NR["recvmsg"]] = self.sys_recvmsg
         self._table[NR["recvmmsg"]] = self.sys_recvmmsg
         self._table[NR["io_uring_setup"]] = lambda t, a: -errno.ENOSYS
+        self._table[NR["ptrace"]] = self.sys_ptrace
+        self.protected_pids = set()
