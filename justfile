@@ -30,3 +30,7 @@ bench:
 # the torture suite at full scale, seeded, with its figures (not part of CI; about 15 min)
 torture *ARGS:
     {{py}} tests/torture/run.py {{ARGS}}
+
+# re-record what the real Linux 6.1 kernel does with tests/kmod/ (boots a VM once, ~4-5 min; not in CI)
+record-oracle *ARGS:
+    tests/oracle/record.sh {{ARGS}}

@@ -73,11 +73,15 @@ def compile_c(request: pytest.FixtureRequest, _ptsandbox_build_dir: Path) -> Cal
         flags: tuple[str, ...] = DEFAULT_FLAGS,
         name: str | None = None,
     ) -> str:
+        __tracebackhide__ = True
         paths = [Path(s) if Path(s).is_absolute() else base / s for s in sources]
         try:
             return str(_compile(paths, name=name, flags=flags, out_dir=_ptsandbox_build_dir))
         except CompileError as e:
-            pytest.fail(str(e), pytrace=False)
+            error = str(e)
+        # outside the except: pytest would show the CompileError too ("During
+        # handling of the above exception..."), i.e. gcc's output twice
+        pytest.fail(error, pytrace=False)
 
     return build
 

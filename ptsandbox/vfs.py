@@ -26,6 +26,7 @@ import secrets
 import select
 import socket
 import stat
+import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -134,6 +135,7 @@ class OpenFile:
     path: str = ""  # the path it was opened by (for traces and status)
     pos: int = 0
     token: bool = False  # a readiness token is queued in the tracee's end
+    token_stuck: bool = False  # it should go but no copy of a holder's fd could be had
     released: bool = False
     poll_queues: set[WaitQueue] = field(default_factory=set)
     opened_at: float = field(default_factory=time.time)
@@ -165,7 +167,8 @@ class Vfs:
         self.on_release: Callable[[OpenFile], None] = lambda f: None
         self.on_adopt: Callable[[OpenFile], None] = lambda f: None
         self.tracked_pids: Callable[[], Iterable[int]] = lambda: ()
-        self.cached_pidfd: Callable[[int], int | None] = lambda tid: None
+        # a copy of a tracee's fd (tid, fd), for pulling a token back; OSError if none
+        self.copy_fd: Callable[[int, int], int] = _copy_fd_of_process
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         self.address = f"\0ptsandbox-{os.getpid()}-{secrets.token_hex(8)}"
         self.listener.bind(self.address)
@@ -240,38 +243,78 @@ class Vfs:
 
     def adopt(
         self,
-        pidfd: int,
-        fd: int,
+        copy: int,
         node: Node,
         dfile: DeviceFile,
         flags: int,
         opener: int,
         path: str = "",
     ) -> OpenFile:
-        """Connect the tracee's fresh socket `fd` to us and make it a description."""
-        copy = pidfd_getfd(pidfd, fd)
+        """Connect the tracee's fresh socket (`copy`: our pidfd_getfd copy of it,
+        which this closes) to us and make it a description."""
         try:
             inode = os.fstat(copy).st_ino
             client = socket.socket(fileno=copy)
             try:
                 client.connect(self.address)
-                end = self._accept_own()
+                end = self._accept_own(self.listener, os.getpid())
             finally:
                 client.detach()
         finally:
             os.close(copy)  # never keep a copy: it would hide the last close
+        return self._describe(end, inode, node, dfile, flags, opener, path)
+
+    def one_shot_listener(self) -> tuple[socket.socket, bytes]:
+        """A listener for one tracee that must connect its socket itself (no pidfd
+        reaches its fd table), and the sockaddr_un for its connect()."""
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        name = f"\0ptsandbox-{os.getpid()}-{secrets.token_hex(8)}"
+        listener.bind(name)
+        listener.listen(1)
+        listener.setblocking(False)
+        raw = name.encode()
+        return listener, struct.pack("<H", socket.AF_UNIX) + raw
+
+    def adopt_connected(
+        self,
+        listener: socket.socket,
+        inode: int,
+        node: Node,
+        dfile: DeviceFile,
+        flags: int,
+        opener: int,
+        path: str = "",
+    ) -> OpenFile:
+        """Take the connection the tracee `opener` made to a one-shot listener
+        (its socket is `inode`) and make it a description. Closes the listener."""
+        try:
+            end = self._accept_own(listener, opener)
+        finally:
+            listener.close()
+        return self._describe(end, inode, node, dfile, flags, opener, path)
+
+    def _describe(
+        self,
+        end: socket.socket,
+        inode: int,
+        node: Node,
+        dfile: DeviceFile,
+        flags: int,
+        opener: int,
+        path: str,
+    ) -> OpenFile:
         f = OpenFile(node, dfile, flags, end, inode, opener, path or node.paths[0])
         self.files[inode] = f
         self.on_adopt(f)
         node.atime = time.time()
         return f
 
-    def _accept_own(self) -> socket.socket:
-        # the listener's name is guessable by tracees: take only our own connection
+    def _accept_own(self, listener: socket.socket, pid: int) -> socket.socket:
+        # the listener's name is guessable by tracees: take only the expected peer
         while True:
-            end, _ = self.listener.accept()
+            end, _ = listener.accept()
             creds = end.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-            if int.from_bytes(creds[:4], "little") == os.getpid():
+            if int.from_bytes(creds[:4], "little") == pid:
                 end.setblocking(False)
                 return end
             end.close()
@@ -344,6 +387,8 @@ class Vfs:
             if f.released:
                 continue
             want = bool(self.poll_mask(f) & POLLIN)
+            if want:
+                f.token_stuck = False
             if want and not f.token:
                 try:
                     f.end.send(b"\0", socket.MSG_DONTWAIT)
@@ -354,29 +399,27 @@ class Vfs:
                 self._pull_token(f, known.get(f))
 
     def _pull_token(self, f: OpenFile, holder: tuple[int, int] | None) -> None:
+        """Take the token back out of the tracee's end, through a copy of a holder's
+        fd. When no copy can be had (Linux < 6.9 and a thread whose fd table no
+        pidfd reaches) the token stays and `f.token_stuck` says so: the syscall
+        layer then has the holder pull it itself."""
         for tid, fd in [holder] if holder else self._find_holders(f):
-            cached = self.cached_pidfd(tid)
             try:
-                pidfd = cached if cached is not None else pidfd_open(tid)
+                copy = self.copy_fd(tid, fd)
             except OSError:
                 continue
-            try:
-                copy = pidfd_getfd(pidfd, fd)
-            except OSError:
-                continue
-            finally:
-                if cached is None:
-                    os.close(pidfd)
             try:
                 while True:
                     _recv(copy)
             except BlockingIOError:
                 f.token = False
+                f.token_stuck = False
                 return
             except OSError:
                 return
             finally:
                 os.close(copy)
+        f.token_stuck = True
 
     def _find_holders(self, f: OpenFile) -> Iterable[tuple[int, int]]:
         want = f"socket:[{f.inode}]"
@@ -417,6 +460,14 @@ class _PollTable:
             self.f.poll_queues.add(queue)
             f, vfs = self.f, self.vfs
             queue.add(f, lambda: vfs.mark_dirty(f))
+
+
+def _copy_fd_of_process(pid: int, fd: int) -> int:
+    pidfd = pidfd_open(pid)
+    try:
+        return pidfd_getfd(pidfd, fd)
+    finally:
+        os.close(pidfd)
 
 
 def _recv(fd: int) -> bytes:

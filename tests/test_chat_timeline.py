@@ -13,6 +13,7 @@ from ptsandbox.devices.chatroom import Chatroom
 @pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
 def test_seed_timeline_holds(sandbox: Sandbox, cprog, static: bool) -> None:
     joinchat = cprog("joinchat", static=static)
+    sandbox.stdio = "pipe"  # the seed's lines exactly: joinchat prompts "P1> " on a terminal
     p1 = sandbox.spawn([joinchat, "P1"])
     p1.expect("You joined as P1\n")
     p2 = sandbox.spawn([joinchat, "P2"])
@@ -105,7 +106,7 @@ def test_messages_never_mix_or_get_lost_with_blocking_writers(cprog) -> None:
     gets every line whole, and each sender's lines in the order sent."""
     count = 150
     names = ["A", "B", "C"]
-    with Sandbox([Chatroom(config={"queue_len": 8, "full": "block"})]) as sb:
+    with Sandbox([Chatroom(config={"queue_len": 8, "full": "block"})], stdio="pipe") as sb:
         procs = _start_members(sb, cprog("joinchat"), names)
         for n, p in procs.items():
             p.send("".join(f"{n} says line {i:04d} " + "x" * 40 + "\n" for i in range(count)))
@@ -128,7 +129,7 @@ def test_messages_never_mix_or_get_lost_with_blocking_writers(cprog) -> None:
 
 def test_full_queue_drops_are_counted(cprog) -> None:
     """A member that never reads: with drop-newest, what does not fit is counted."""
-    with Sandbox([Chatroom(config={"queue_len": 4})]) as sb:
+    with Sandbox([Chatroom(config={"queue_len": 4})], stdio="pipe") as sb:
         procs = _start_members(sb, cprog("joinchat"), ["A", "B"])
         # B's reader keeps draining, so stop it first: SIGSTOP the whole client
         procs["B"].kill(signal.SIGSTOP)

@@ -40,6 +40,11 @@ def test_broken_build(compile_c):
 def test_fails_plainly(sandbox):
     p = sandbox.spawn(["sh", "-c", "exit 3"])
     assert p.wait() == 0
+
+
+def test_expect_fails(sandbox):
+    p = sandbox.spawn(["sh", "-c", "echo hello; read line"])
+    p.expect("goodbye", timeout=0.5)
 '''
 
 
@@ -56,8 +61,12 @@ def test_fixtures_marker_and_gradescope_results(tmp_path: Path) -> None:
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )  # fmt: skip
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "2 failed, 1 passed" in r.stdout
+    assert "3 failed, 1 passed" in r.stdout
     assert "oops" in r.stdout and "undeclared" in r.stdout  # gcc's output, as a failure
+    assert r.stdout.count("undeclared (first use") == 1  # once, not chained twice
+    # a failed expect shows the test's line and what was seen, not ptsandbox's source
+    assert "'goodbye' not seen within 0.5s" in r.stdout and "'hello\\n'" in r.stdout
+    assert "ptsandbox/api.py" not in r.stdout and "raise ExpectTimeout" not in r.stdout
     data = json.loads(results.read_text())
     by = {t["name"].split("::")[-1]: t for t in data["tests"]}
     assert by["test_two_members_chat"]["score"] == 10

@@ -267,16 +267,20 @@ class PathCalls(SyscallCore):
     def _open(self, t: Thread, node: Node, flags: int, path: str, name: str) -> Outcome:
         outcome = self._open_inner(t, node, flags & 0xFFFFFFFF, path)
         if self.tracing:
-            call = f"{name}({calltrace.quote(path.encode())}, {calltrace.open_flags(flags)})"
+            driver = node.device.name if node.device else ""  # none: a node of no driver
+            shown = calltrace.Sym(calltrace.open_flags(flags), flags)
+            call = calltrace.Call(name, (calltrace.Str(path.encode()), shown))
             if isinstance(outcome, int):
-                self._emit(t, call, outcome)
+                self._emit(t, call, outcome, driver, (flags,))
             elif isinstance(outcome, Generator):
-                return self._traced_job(t, call, outcome)
+                return self._traced_job(t, call, outcome, driver, flags)
         return outcome
 
-    def _traced_job(self, t: Thread, call: str, job: Job) -> Job:
+    def _traced_job(
+        self, t: Thread, call: calltrace.Call, job: Job, device: str, flags: int
+    ) -> Job:
         result = yield from job
-        self._emit(t, call, result)
+        self._emit(t, call, result, device, (flags,))
         return result
 
     def _open_inner(self, t: Thread, node: Node, flags: int, path: str) -> Outcome:
@@ -331,8 +335,14 @@ class PathCalls(SyscallCore):
             if fd < 0:
                 return fd  # EMFILE, ENFILE: as open would
             try:
-                pidfd = self.tracer.pidfd(t)
-                f = self.vfs.adopt(pidfd, fd, node, dfile, f_flags, t.tgid, path)
+                try:
+                    copy = self.tracer.copy_fd(t, fd)
+                except OSError as e:
+                    if e.errno != errno.EXDEV:
+                        raise
+                    f = yield from self._adopt_by_connect(t, fd, node, dfile, f_flags, path)
+                else:
+                    f = self.vfs.adopt(copy, node, dfile, f_flags, t.tgid, path)
             except OSError as e:
                 log.error("cannot back fd %d of %d: %s", fd, t.tgid, e)
                 yield Run(NR["close"], (fd,))
@@ -345,6 +355,22 @@ class PathCalls(SyscallCore):
         finally:
             if not adopted:
                 dfile.release()
+
+    def _adopt_by_connect(
+        self, t: Thread, fd: int, node: Node, dfile: DeviceFile, f_flags: int, path: str
+    ) -> Generator[Run, int, OpenFile]:
+        """No pidfd reaches this thread's fd table (Linux < 6.9, and a thread with
+        a table of its own or whose leader has exited): it connects its new socket
+        to a one-shot listener of ours itself."""
+        listener, addr = self.vfs.one_shot_listener()
+        try:
+            res = yield Run(NR["connect"], (fd, Scratch(0), len(addr)), addr)
+            if res < 0:
+                raise OSError(-res, f"connect: {os.strerror(-res)}")
+            inode = os.stat(f"/proc/{t.tid}/fd/{fd}").st_ino
+            return self.vfs.adopt_connected(listener, inode, node, dfile, f_flags, t.tgid, path)
+        finally:
+            listener.close()
 
     def _access(self, mode: int, node: Node) -> int:
         if mode & ~7:

@@ -3,6 +3,7 @@ splice family: the calls that reach the device's file operations."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import functools
@@ -17,6 +18,7 @@ from ..tracer import (
     Outcome,
     Thread,
     read_memory,
+    read_string,
 )
 from ..vfs import O_PATH, OpenFile
 from .core import (
@@ -34,6 +36,11 @@ from .core import (
 )
 
 log = logging.getLogger("ptsandbox.syscalls")
+
+_WHENCE: dict[int, calltrace.Arg] = {
+    0: calltrace.Sym("SEEK_SET", 0), 1: calltrace.Sym("SEEK_CUR", 1),
+    2: calltrace.Sym("SEEK_END", 2),
+}  # fmt: skip
 
 
 RWF_HIPRI = 0x1  # the one preadv2/pwritev2 flag a driver with only read/write accepts
@@ -133,19 +140,22 @@ class ReadWriteCalls(SyscallCore):
             if offset is not None
             else ("write" if write else "read")
         )
-        extra = f", {offset}" if offset is not None else ""
 
-        def render(res: int) -> str:
+        def render(res: int) -> calltrace.Call:
             shown = min(count, calltrace.MAX_STRING + 1) if write else max(0, min(res, 65))
+            data: calltrace.Arg
             try:
-                data = calltrace.quote(read_memory(t.tid, buf, shown)) if shown else '""'
+                data = calltrace.Str(read_memory(t.tid, buf, shown) if shown else b"")
             except OSError:
-                data = f"{buf:#x}"
-            return f"{name}({self._fdname(_s32(fd), f)}, {data}, {count}{extra})"
+                data = calltrace.Sym(f"{buf:#x}", buf)
+            args: tuple[calltrace.Arg, ...] = (calltrace.Fd(_s32(fd), f.path), data, count)
+            args += (offset,) if offset is not None else ()
+            return calltrace.Call(name, args, None if write else 1)
 
         op = f.dfile.write if write else f.dfile.read
+        raw = (fd, buf, count) + ((offset,) if offset is not None else ())
         return self._device_op(
-            t, _s32(fd), f, name, lambda ctx: op(ctx, buf, count), offset, render
+            t, _s32(fd), f, name, lambda ctx: op(ctx, buf, count), offset, render, raw
         )
 
     def sys_readv(self, t: Thread, a: tuple[int, ...]) -> Outcome:
@@ -266,7 +276,23 @@ class ReadWriteCalls(SyscallCore):
             "ioctl",
             lambda ctx: f.dfile.ioctl(ctx, cmd, arg),
             None,
-            lambda res: f"ioctl({self._fdname(_s32(a[0]), f)}, {cmd:#x}, {arg:#x})",
+            lambda res: self._ioctl_call(t, _s32(a[0]), f, cmd, arg),
+            (a[0], cmd, arg),
+        )
+
+    def _ioctl_call(self, t: Thread, fd: int, f: OpenFile, cmd: int, arg: int) -> calltrace.Call:
+        """ioctl as strace shows it: the device's name for the command, and its
+        argument as the device declares it (a string, an integer, an address)."""
+        known = f.node.device.ioctls().get(cmd) if f.node.device else None
+        shown: calltrace.Arg = calltrace.Sym(f"{arg:#x}", arg)
+        if known is not None and known.arg == "int":
+            shown = arg
+        elif known is not None and known.arg == "string":
+            with contextlib.suppress(OSError):  # a bad pointer: shown as the address
+                shown = calltrace.Str(read_string(t.tid, arg, calltrace.MAX_STRING + 1))
+        name = known.name if known is not None else None
+        return calltrace.Call(
+            "ioctl", (calltrace.Fd(fd, f.path), calltrace.ioctl_cmd(cmd, name), shown)
         )
 
     def sys_lseek(self, t: Thread, a: tuple[int, ...]) -> Outcome:
@@ -284,7 +310,10 @@ class ReadWriteCalls(SyscallCore):
             "llseek",
             lambda ctx: f.dfile.llseek(ctx, offset, whence),
             None,
-            lambda res: f"lseek({self._fdname(_s32(a[0]), f)}, {offset}, {whence})",
+            lambda res: calltrace.Call(
+                "lseek", (calltrace.Fd(_s32(a[0]), f.path), offset, _WHENCE.get(whence, whence))
+            ),
+            (a[0], offset, whence),
         )
 
     def sys_sendfile(self, t: Thread, a: tuple[int, ...]) -> Outcome:

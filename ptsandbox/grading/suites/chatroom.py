@@ -26,8 +26,9 @@ def _join(ctx: ScenarioContext, *names: str) -> list[Proc]:
         def joined(want: int = want) -> bool:
             return members(ctx) >= want
 
-        if not ctx.sandbox.serve_until(joined, ctx.remaining(10)):
-            ctx.fail(f"`joinchat {name}` did not open /dev/chatroom within 10s", p)
+        wait = ctx.remaining(10)
+        if not ctx.sandbox.serve_until(joined, wait):
+            ctx.fail(f"`joinchat {name}` did not open /dev/chatroom within {wait:.1f}s", p)
     return procs
 
 
@@ -135,12 +136,12 @@ def idle_client_blocks_in_read(ctx: ScenarioContext) -> None:
     (p1,) = _join(ctx, "P1")
     ctx.serve(0.5)
     before = len(ctx.events(p1, "read"))
-    ctx.serve(1.0)
+    idle = ctx.serve(1.0)
     reads = len(ctx.events(p1, "read")) - before
     ctx.check(
         reads <= 5,
         f"an idle client should sleep in read(), not poll: {reads} reads of the device in "
-        "one idle second",
+        f"{idle:.1f} idle seconds",
         p1,
     )
     _bye(ctx, p1)
