@@ -26,3 +26,11 @@ demo:
 # benchmarks against same-run baselines (not part of CI)
 bench:
     {{py}} bench/run.py
+
+# the torture suite at full scale, seeded, with its figures (not part of CI; about 15 min)
+torture *ARGS:
+    {{py}} tests/torture/run.py {{ARGS}}
+
+# re-record what the real Linux 6.1 kernel does with tests/kmod/ (boots a VM once, ~4-5 min; not in CI)
+record-oracle *ARGS:
+    tests/oracle/record.sh {{ARGS}}

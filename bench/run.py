@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds, not minutes)")
     parser.add_argument(
-        "--only", action="append", metavar="N[,N...]", help="run only these measures (1-6)"
+        "--only", action="append", metavar="N[,N...]", help="run only these measures (1-7)"
     )
     parser.add_argument("--runs", type=int, default=5, help="runs per median (default 5)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the results")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -18,12 +19,36 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"ptsandbox {version('ptsandbox')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Run unmodified C programs against emulated kernel devices (/dev/chatroom, ...)
+    under a ptrace supervisor: no kernel module, no root, no VM."""
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """One clear line on stderr and an exit code: never a traceback."""
-    typer.echo(f"ptsandbox: {message}", err=True)
+    """One clear line on stderr and an exit code: never a traceback. Lines before it
+    (a compiler's diagnostics) are printed as they are."""
+    *details, last = message.split("\n")
+    for line in details:
+        typer.echo(line, err=True)
+    typer.echo(f"ptsandbox: {last}", err=True)
     return typer.Exit(code)
 
 
@@ -49,6 +74,15 @@ def run(
             "package.module:Class or file.py:Class. E.g. chatroom,path=/dev/chat_room,queue_len=16",
         ),
     ] = None,
+    module: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--module",
+            metavar="PATH[,NAME=VALUE...]",
+            help="a kernel module's source (a .c file or a kbuild folder), compiled and "
+            "loaded for the run with its module parameters; repeatable",
+        ),
+    ] = None,
     namespace: NamespaceOpt = "default",
     private: Annotated[
         bool,
@@ -66,10 +100,42 @@ def run(
     ] = False,
     trace_file: Annotated[str | None, typer.Option("--trace-file", hidden=True)] = None,
     trace_format: Annotated[
-        str, typer.Option("--trace-format", help="text (strace style) or jsonl")
+        str,
+        typer.Option(
+            "--trace-format", help="text (strace style) or jsonl (one JSON object a call)"
+        ),
     ] = "text",
+    timestamps: Annotated[
+        int,
+        typer.Option(
+            "--timestamps",
+            "-t",
+            count=True,
+            help="trace: prefix the time, as strace: -t seconds, -tt microseconds, -ttt epoch",
+        ),
+    ] = 0,
+    durations: Annotated[
+        bool, typer.Option("--durations", "-T", help="trace: the time spent in each call")
+    ] = False,
+    expr: Annotated[
+        str | None,
+        typer.Option(
+            "--expr",
+            "-e",
+            metavar="trace=NAME,...",
+            help="trace only these syscalls (strace's -e trace=ioctl,read)",
+        ),
+    ] = None,
     stats: Annotated[
         bool, typer.Option("--stats", help="at exit, print how many stops the supervisor handled")
+    ] = False,
+    contain: Annotated[
+        bool,
+        typer.Option(
+            "--contain",
+            help="run it in the bubblewrap sandbox `grade` uses: read-only system, "
+            "no home, no network, only the current directory writable (implies --private)",
+        ),
     ] = False,
     pin_cpu: Annotated[
         int | None,
@@ -89,15 +155,26 @@ def run(
     terminals is one chat room. It keeps your terminal: Ctrl-C, Ctrl-Z and
     `fg` work as without ptsandbox.
 
+    Tracing: --trace prints to stderr, --trace=FILE writes FILE. Any trace
+    option (--trace-format jsonl, -t, -T, -e) turns tracing on by itself.
+
     Exits with the program's status, or 128+N if signal N killed it. Use `--`
     before the program if its arguments look like options.
     """
     from .devices import build_devices
     from .runner import run_in_namespace, run_program
+    from .trace_format import TraceOptionError, TraceOptions, TraceWriter, parse_filter
 
     argv = [program, *(args or [])]
+    device = [*(device or []), *(module or [])]
     if trace_format not in ("text", "jsonl"):
         raise fail(f"--trace-format must be text or jsonl, not {trace_format!r}")
+    try:
+        only = parse_filter(expr) if expr is not None else None
+    except TraceOptionError as e:
+        raise fail(str(e)) from None
+    # a trace option alone asks for a trace: it would mean nothing otherwise
+    trace = trace or trace_format != "text" or bool(timestamps) or durations or only is not None
     try:
         devices = build_devices(device or [])
     except ValueError as e:
@@ -106,6 +183,8 @@ def run(
         out = open_trace(trace_file if trace_file is not None else "-" if trace else None)
     except OSError as e:
         raise fail(f"--trace: {e.filename}: {e.strerror}") from None
+    opts = TraceOptions(trace_format, min(timestamps, 3), durations, only)
+    sink = TraceWriter(out, opts).write if out is not None else None
     if pin_cpu is not None:
         if not private:
             raise fail("--pin-cpu needs --private (a namespace serves programs on any CPU)")
@@ -113,10 +192,137 @@ def run(
             os.sched_setaffinity(0, {pin_cpu})  # the program inherits it
         except (OSError, ValueError) as e:
             raise fail(f"--pin-cpu {pin_cpu}: {e}") from None
-    if private:
-        code = run_program(argv, devices, trace=out, trace_format=trace_format, stats=stats)
+    if contain:
+        from .grading.contain import ContainError, run_contained, unavailable
+        from .supervisor import ProgramNotFound
+
+        if why := unavailable():
+            raise fail(f"{why}: --contain needs it (apt-get install bubblewrap)")
+        try:
+            code = run_contained(argv, device or [], out, trace_format, stats)
+        except ProgramNotFound as e:
+            raise fail(str(e), e.exit_code) from None
+        except ContainError as e:
+            raise fail(str(e)) from None
+    elif private:
+        code = run_program(argv, devices, sink, stats)
     else:
-        code = run_in_namespace(argv, namespace, device or [], out, trace_format, stats)
+        code = run_in_namespace(argv, namespace, device or [], sink, stats)
+    raise typer.Exit(code)
+
+
+@app.command(
+    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+)
+def record(
+    program: Annotated[str, typer.Argument(help="the program to run and record")],
+    args: Annotated[list[str] | None, typer.Argument(help="its arguments")] = None,
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="the session file to write (JSON lines)")
+    ] = "session.jsonl",
+    device: Annotated[
+        list[str] | None, typer.Option("--device", "-d", metavar="SPEC", help="as for run")
+    ] = None,
+    namespace: NamespaceOpt = "default",
+    private: Annotated[
+        bool, typer.Option("--private", help="a throwaway supervisor of its own")
+    ] = False,
+) -> None:
+    """Run PROGRAM as `run` does and record every call that touched the sandbox:
+    arguments, the bytes moved each way, results and timing, per process and
+    thread (the format: ptsandbox/record.py). `ptsandbox replay` plays it back."""
+    from .devices import absolute_spec, build_devices
+    from .record import Recorder, device_info
+    from .runner import run_in_namespace, run_program
+
+    argv = [program, *(args or [])]
+    try:
+        devices = build_devices(device or [])
+    except ValueError as e:
+        raise fail(str(e)) from None
+    try:
+        f = open(out, "w")  # noqa: SIM115 - closed by the `with` below, errors first
+    except OSError as e:
+        raise fail(f"--out: {out}: {e.strerror}") from None
+    with f:
+        if private:
+            info = device_info({d.name: d for d in devices},
+                               {d.name: [n.path for n in d.nodes()] for d in devices})  # fmt: skip
+            recorder = Recorder(f, argv, info)
+            code = run_program(argv, devices, recorder.write, False, data=True)
+        else:
+            specs = [absolute_spec(d) for d in device or []]
+            recorder = Recorder(f, argv, _namespace_devices(namespace, specs))
+            code = run_in_namespace(argv, namespace, [], recorder.write, False, data=True)
+    typer.echo(f"ptsandbox: recorded {recorder.calls} call(s) in {out}", err=True)
+    raise typer.Exit(code)
+
+
+def _namespace_devices(namespace: str, specs: list[str]) -> dict[str, Any]:
+    """The namespace's devices (loading what --device asks first) for a recording's header."""
+    from .devices import BUILTIN
+    from .namespace import NamespaceError
+
+    conn = _connect(namespace, start=True)
+    try:
+        if specs:
+            conn.request("ensure", specs=specs)
+        status = conn.request("status")["status"]
+    except NamespaceError as e:
+        raise fail(str(e)) from None
+    finally:
+        conn.close()
+    info: dict[str, Any] = {}
+    for name, d in status["devices"].items():
+        syscalls: dict[str, str] = {}
+        if name in BUILTIN:
+            with contextlib.suppress(ValueError):
+                built = BUILTIN[name](config=dict(d["params"]))
+                syscalls = {str(nr): h.__name__ for nr, h in built.syscalls().items()}
+        info[name] = {"major": d["major"], "nodes": d["nodes"], "syscalls": syscalls,
+                      "params": d["params"]}  # fmt: skip
+    return info
+
+
+@app.command(
+    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+)
+def replay(
+    session: Annotated[str, typer.Argument(help="a session file from `ptsandbox record`")],
+    program: Annotated[str, typer.Argument(help="the program to serve it to")],
+    args: Annotated[list[str] | None, typer.Argument(help="its arguments")] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", help="divide the recorded sleeps by this")
+    ] = 1.0,
+) -> None:
+    """Serve a recorded session's device side to PROGRAM (the same program or
+    another): each device call is answered from the recording, in order per
+    thread, sleeping where the recording slept. Every divergence (another
+    call, other arguments, other data) is reported with both sides; exits 1
+    after any, else with the program's status. Matching rules: ptsandbox/replay.py."""
+    from .record import load
+    from .replay import Replayer, attach, stand_ins
+    from .runner import run_program
+
+    if speed <= 0:
+        raise fail("--speed must be positive")
+    try:
+        header, records = load(session)
+    except ValueError as e:
+        raise fail(str(e)) from None
+    replayer = Replayer(records, speed=speed)
+    argv = [program, *(args or [])]
+    if argv[0] == "--":  # `replay SESSION -- PROG ...`: the separator reaches us here
+        argv = argv[1:]
+    if not argv:
+        raise fail("replay: no program given")
+    code = run_program(
+        argv, stand_ins(header, replayer), None, False, setup=lambda sup: attach(replayer, sup)
+    )
+    divergences = replayer.finish()
+    if divergences:
+        typer.echo(f"ptsandbox: replay: {len(divergences)} divergence(s) from {session}", err=True)
+        raise typer.Exit(1)
     raise typer.Exit(code)
 
 
@@ -139,21 +345,30 @@ def devices() -> None:
     table = Table(title="built-in devices")
     table.add_column("device")
     table.add_column("major", justify="right")
-    table.add_column("parameter")
-    table.add_column("default")
-    table.add_column("meaning")
+    table.add_column("parameter", overflow="fold")
+    table.add_column("default", overflow="fold")
+    table.add_column("meaning", overflow="fold", ratio=1)
     for name, cls in BUILTIN.items():
         for i, p in enumerate(cls.all_params()):
             bounds = f" [{p.min}..{p.max}]" if p.min is not None else ""
-            choices = f" ({'|'.join(p.choices)})" if p.choices else ""
+            # spaces between the choices, so that a narrow terminal wraps, never cuts them
+            choices = f" (one of: {', '.join(p.choices)})" if p.choices else ""
             table.add_row(
                 name if i == 0 else "",
                 str(cls.major) if i == 0 else "",
                 p.name,
-                str(p.default),
+                _shown_default(p),
                 p.help + bounds + choices,
             )
     Console().print(table)
+
+
+def _shown_default(p: Any) -> str:
+    if p.show == "ioctl" and isinstance(p.default, int):
+        from .devices.ioctl import macro
+
+        return f"{p.default:#x} {macro(p.default)}"
+    return str(p.default)
 
 
 DEMO_NAMES = ("chatroom", "message-slot", "mq", "mailbox")
@@ -200,7 +415,17 @@ def grade(
             "-a",
             help="chatroom, message-slot, message-slot-tau, mq or mailbox",
         ),
-    ],
+    ] = "",
+    course: Annotated[
+        str | None,
+        typer.Option(
+            "--course",
+            "-c",
+            metavar="COURSE.toml",
+            help="a course file: the suite adapted to one offering (argv, node paths, "
+            "devices, points, visibility); see docs/grading.md",
+        ),
+    ] = None,
     device: Annotated[
         list[str] | None,
         typer.Option(
@@ -218,7 +443,22 @@ def grade(
         str | None,
         typer.Option("--out", "-o", help="write the report here (gradescope: results.json)"),
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="submissions graded at once")] = 0,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="submissions graded at once; 0 (the default): half the CPUs, at least one",
+        ),
+    ] = 0,
+    no_contain: Annotated[
+        bool,
+        typer.Option(
+            "--no-contain",
+            help="run builds and scenarios without the bubblewrap sandbox: "
+            "only inside a throwaway container",
+        ),
+    ] = False,
     csv_out: Annotated[
         str | None,
         typer.Option(
@@ -235,14 +475,30 @@ def grade(
     (with the Makefile if it has a target for them, else gcc); the module is
     not built: the reference device plays its part. Every scenario of the
     assignment runs in a fresh private sandbox, with its own time, CPU, memory,
-    process and output limits. Exits 0 only if every submission gets full marks.
+    process and output limits. Each build and each scenario runs in a bubblewrap
+    sandbox (README: Threat model): the submission sees a read-only system, no
+    home, no network, nothing outside its own processes. Exits 0 only if every
+    submission gets full marks.
     """
     from .grading import report
+    from .grading.course import CourseError
+    from .grading.course import load as load_course
     from .grading.runner import default_jobs, grade_many, merge_specs
     from .grading.suites import ASSIGNMENTS
 
-    if assignment not in ASSIGNMENTS:
+    if course:
+        try:
+            chosen = load_course(course)
+        except CourseError as e:
+            raise fail(str(e)) from None
+        if assignment and assignment not in (chosen.name, *ASSIGNMENTS):
+            raise fail(f"no assignment {assignment!r} (available: {', '.join(ASSIGNMENTS)})")
+    elif assignment not in ASSIGNMENTS:
+        if not assignment:
+            raise fail("say which suite grades: --assignment NAME or --course COURSE.toml")
         raise fail(f"no assignment {assignment!r} (available: {', '.join(ASSIGNMENTS)})")
+    else:
+        chosen = ASSIGNMENTS[assignment]
     if fmt not in GRADE_FORMATS:
         raise fail(f"--format must be one of {', '.join(GRADE_FORMATS)}")
     for path in submissions:
@@ -256,11 +512,17 @@ def grade(
     try:
         from .devices import build_devices
 
-        build_devices(merge_specs(ASSIGNMENTS[assignment].devices, specs), builtins=False)
+        build_devices(merge_specs(chosen.devices, specs), builtins=False)
     except ValueError as e:
         raise fail(str(e)) from None
-    chosen = ASSIGNMENTS[assignment]
-    results = _grade_with_progress(submissions, chosen, specs, jobs or default_jobs(), grade_many)
+    if not no_contain:
+        from .grading.contain import GRADE_HINT, unavailable
+
+        if why := unavailable():
+            raise fail(f"{why}: {GRADE_HINT}")
+    results = _grade_with_progress(
+        submissions, chosen, specs, jobs or default_jobs(), grade_many, not no_contain
+    )
     if fmt == "gradescope":
         rendered = report.gradescope(results[0])
     elif fmt == "github":
@@ -287,17 +549,28 @@ def grade_worker(
     submission: str,
     assignment: str,
     device: Annotated[list[str] | None, typer.Option("--device", "-d")] = None,
+    course: Annotated[str | None, typer.Option("--course")] = None,
+    no_contain: Annotated[bool, typer.Option("--no-contain")] = False,
 ) -> None:
     """Grade one submission and print its result as JSON (used by `grade`)."""
+    from .grading.contain import die_with_parent
+    from .grading.course import load as load_course
     from .grading.runner import grade_submission
     from .grading.suites import ASSIGNMENTS
 
-    result = grade_submission(submission, ASSIGNMENTS[assignment], device or [])
+    die_with_parent()  # a killed grader takes its workers (and their sandboxes) along
+    chosen = load_course(course) if course else ASSIGNMENTS[assignment]
+    result = grade_submission(submission, chosen, device or [], not no_contain)
     typer.echo(json.dumps(result.to_dict()))
 
 
 def _grade_with_progress(
-    submissions: list[str], assignment: Any, specs: list[str], jobs: int, grade_many: Any
+    submissions: list[str],
+    assignment: Any,
+    specs: list[str],
+    jobs: int,
+    grade_many: Any,
+    contain: bool = True,
 ) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -319,7 +592,7 @@ def _grade_with_progress(
             if not console.is_terminal and len(submissions) > 1:
                 console.print(f"graded {result.submission}: {result.score:g}/{result.max_score:g}")
 
-        return grade_many(submissions, assignment, specs, jobs, done)
+        return grade_many(submissions, assignment, specs, jobs, done, contain)
 
 
 def _summary(results: Any, csv_path: str) -> None:
@@ -379,7 +652,7 @@ def daemon(
 def status(
     namespace: NamespaceOpt = "default",
     as_json: Annotated[
-        bool, typer.Option("--json", help="machine-readable (docs/status.md)")
+        bool, typer.Option("--json", help="machine-readable (docs/namespaces.md)")
     ] = False,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="refresh live until Ctrl-C")] = False,
 ) -> None:
@@ -398,7 +671,21 @@ def status(
 @app.command()
 def stop(namespace: NamespaceOpt = "default") -> None:
     """End a namespace: its programs get SIGTERM (SIGKILL after 2 s), its devices go."""
-    reply = _request(namespace, "stop")
+    from .namespace import NamespaceError, try_connect
+
+    try:
+        conn = try_connect(namespace)
+    except NamespaceError as e:
+        raise fail(str(e), 1) from None
+    if conn is None:  # nothing to stop: as `systemctl stop` of a stopped unit, success
+        typer.echo(f"namespace {namespace} is not running")
+        return
+    try:
+        reply = conn.request("stop")
+    except NamespaceError as e:
+        raise fail(f"stop: {e}", 1) from None
+    finally:
+        conn.close()
     typer.echo(f"namespace {namespace} stopped ({reply['ended']} program(s) ended)")
 
 
@@ -410,12 +697,39 @@ def insmod(
     params: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE parameters")] = None,
     namespace: NamespaceOpt = "default",
 ) -> None:
-    """Load a device into a namespace (starting it if needed), with module parameters."""
-    from .devices import absolute_spec
+    """Load a device into a namespace (starting it if needed), with module parameters.
+
+    Every namespace starts with the built-in devices at their defaults: insmod of
+    a built-in with other parameters replaces it if it is idle (no open file, no
+    state), and is refused, saying why, while it is busy."""
+    from .devices import absolute_spec, build_devices
+    from .namespace import NamespaceError, try_connect
 
     spec = absolute_spec(",".join([device, *(params or [])]))
-    reply = _request(namespace, "insmod", start=True, spec=spec)
-    typer.echo(f"{reply['name']}: loaded (major {reply['major']})")
+    try:
+        build_devices([spec], builtins=False)  # a bad spec: refused before starting anything
+    except ValueError as e:
+        raise fail(str(e), 1) from None
+    try:
+        was_running = try_connect(namespace)
+    except NamespaceError as e:
+        raise fail(str(e), 1) from None
+    if was_running is not None:
+        was_running.close()
+    conn = _connect(namespace, start=True)
+    try:
+        reply = conn.request("insmod", spec=spec)
+    except NamespaceError as e:
+        if was_running is None:  # we started it for this: leave nothing behind
+            with contextlib.suppress(NamespaceError):
+                conn.request("stop")
+        raise fail(f"insmod: {e}", 1) from None
+    finally:
+        conn.close()
+    action = reply.get("action", "loaded")
+    if action == "already loaded":
+        action = "already loaded with these parameters"
+    typer.echo(f"{reply['name']}: {action} (major {reply['major']})")
 
 
 @app.command()
@@ -425,6 +739,7 @@ def rmmod(
 ) -> None:
     """Unload a device; refused (EBUSY) while any of its files is open."""
     _request(namespace, "rmmod", name=device)
+    typer.echo(f"{device}: unloaded")
 
 
 @app.command()
@@ -434,21 +749,28 @@ def lsmod(namespace: NamespaceOpt = "default") -> None:
     typer.echo(f"{'Module':<16}{'Major':>6}  Used by")
     for m in modules:
         typer.echo(f"{m['name']:<16}{m['major']:>6}  {m['used_by']}")
+    if not modules:
+        typer.echo("(no device loaded)")
 
 
 @app.command()
 def mknod(
     path: Annotated[str, typer.Argument(help="the node to make")],
-    kind: Annotated[str, typer.Argument(help="c (character device)")],
-    major: Annotated[int, typer.Argument(help="a loaded driver's major")],
+    kind: Annotated[str, typer.Argument(help="c (character device) or b (block device)")],
+    major: Annotated[int, typer.Argument(help="the major number")],
     minor: Annotated[int, typer.Argument(help="the minor number")],
     namespace: NamespaceOpt = "default",
 ) -> None:
-    """Make a device node in a namespace (starting it if needed), like mknod(1)."""
-    if kind != "c":
-        raise fail("only character devices (c) are emulated")
-    reply = _request(namespace, "mknod", start=True, path=path, major=major, minor=minor)
-    typer.echo(f"{reply['path']}: {reply['device']} {major}:{minor}")
+    """Make a device node in a namespace (starting it if needed), like mknod(1).
+
+    The node is virtual: nothing is made on the host, and a host device node
+    already at PATH is shadowed for traced programs. A major no loaded driver
+    has opens the host's own device of that number (1 3: /dev/null), else ENXIO."""
+    if kind not in ("c", "b"):
+        raise fail("the node type must be c (character device) or b (block device)")
+    reply = _request(namespace, "mknod", start=True, path=path, major=major, minor=minor, kind=kind)
+    device = reply["device"] or "no driver (opening it gives ENXIO)"
+    typer.echo(f"{reply['path']}: {device} {major}:{minor}")
 
 
 @app.command()
@@ -481,7 +803,10 @@ def dmesg(
         conn.close()
 
 
-_RUN_OPTIONS_WITH_VALUE = {"--device", "-d", "--namespace", "-n", "--trace-format"}
+_RUN_OPTIONS_WITH_VALUE = {
+    "--device", "-d", "--module", "--namespace", "-n", "--trace-format", "--expr", "-e",
+    "--pin-cpu",
+}  # fmt: skip
 
 
 def split_trace_option(argv: list[str]) -> list[str]:

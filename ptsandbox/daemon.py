@@ -26,15 +26,28 @@ import logging
 import os
 import signal
 import socket
+import stat
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .devices import Device, ParamError, UnknownDevice, build_devices, parse_device_spec, resolve
-from .namespace import socket_path
+from .devices import (
+    Device,
+    ParamError,
+    UnknownDevice,
+    build_devices,
+    defining_params,
+    origin,
+    parse_device_spec,
+    resolve,
+)
+from .namespace import remove_files, socket_path
 from .supervisor import Supervisor
+from .syscalls import TraceEvent
+from .trace_format import to_wire
 from .tracer import PTRACE_FORBIDDEN, Thread
+from .vfs import host_device_path, is_host_device_node
 
 log = logging.getLogger("ptsandbox.daemon")
 
@@ -53,6 +66,7 @@ class Client:
     buffer: bytes = b""
     session: int | None = None  # the pid of the program this connection runs
     trace: bool = False
+    data: bool = False  # trace records carry the bytes moved (ptsandbox record)
     follow_dmesg: bool = False
 
     def send(self, message: dict[str, Any]) -> None:
@@ -79,11 +93,15 @@ class Daemon:
         self.sessions: dict[int, Session] = {}
         self.session_of: dict[int, int] = {}  # tgid -> session root
         self.stopping = False
+        self.configured = False  # insmod changed the devices: keep them until `stop`
         self.sup.syscalls.trace = self._trace
         self.sup.syscalls.on_call = self._count
         self.sup.task_hooks.append(self._on_task)
         self.sup.exit_hooks.append(self._on_exit)
         self.sup.printk_hooks.append(self._on_printk)
+        from .devices.kmodule import KernelModule
+
+        KernelModule.report_sink = self._on_report  # a module's bug reports: to its run
         self.path = socket_path(name)
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         with contextlib.suppress(FileNotFoundError):
@@ -93,6 +111,7 @@ class Daemon:
             self.listener.bind(str(self.path))
         finally:
             os.umask(old)
+        self.path_ino = os.stat(self.path).st_ino  # the socket file's, to remove only ours
         self.listener.listen(64)
         self.sup.add_reader(self.listener.fileno(), self._accept)
 
@@ -117,18 +136,14 @@ class Daemon:
             or self.clients
             or self.sup.vfs.files
             or self.sup.vfs.nodes_changed
+            or self.configured
             or any(d.holds_state() for d in self.sup.devices.values())
         )
 
     def close(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            if (
-                self.path.exists()
-                and os.stat(self.path).st_ino == os.fstat(self.listener.fileno()).st_ino
-            ):
-                self.path.unlink()
         self.sup.remove_reader(self.listener.fileno())
         self.listener.close()
+        remove_files(self.name, self.path_ino)
         for c in list(self.clients.values()):
             self._drop(c)
         self.sup.close()
@@ -212,11 +227,17 @@ class Daemon:
             s.stops += 1
             s.counts[name] += 1
 
-    def _trace(self, thread: Thread, line: str) -> None:
+    def _trace(self, thread: Thread, event: TraceEvent) -> None:
         root = self.session_of.get(thread.tgid)
         session = self.sessions.get(root) if root is not None else None
         if session is not None and session.client is not None and session.client.trace:
-            session.client.send({"trace": line})
+            session.client.send({"event": to_wire(event, session.client.data)})
+
+    def _on_report(self, tgid: int, text: str) -> None:
+        """A hosted module's report: to the stderr of the run whose program caused it."""
+        session = self.sessions.get(self.session_of.get(tgid, -1))
+        if session is not None and session.client is not None:
+            session.client.send({"report": text})
 
     def _on_printk(self, when: float, device: str, line: str) -> None:
         for c in list(self.clients.values()):
@@ -244,6 +265,7 @@ class Daemon:
         self.sessions[pid] = Session(pid, c, list(r.get("argv", [])))
         c.session = pid
         c.trace = bool(r.get("trace"))
+        c.data = bool(r.get("data"))
         return {"extra_syscalls": self.sup.extra_syscalls(), "warnings": self.sup.warnings}
 
     def op_stats(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
@@ -263,7 +285,12 @@ class Daemon:
             "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started, 1),
             "programs": [
-                {"pid": p.pid, "argv": p.argv, "running": p.status is None}
+                {
+                    "pid": p.pid,
+                    "argv": p.argv,
+                    "running": p.status is None,
+                    "stopped": self._stopped(p.pid),
+                }
                 for p in self.sup.programs.values()
                 if p.status is None
             ],
@@ -274,6 +301,9 @@ class Daemon:
                     "nodes": sorted(
                         n for n, node in self.sup.vfs.nodes.items() if node.device is d
                     ),
+                    "node_inodes": {
+                        n: node.ino for n, node in self.sup.vfs.nodes.items() if node.device is d
+                    },
                     "state": snap["devices"][name],
                 }
                 for name, d in self.sup.devices.items()
@@ -281,6 +311,11 @@ class Daemon:
             "open_files": snap["open_files"],
             "blocked": snap["blocked"],
         }
+
+    def _stopped(self, pid: int) -> bool:
+        """Every thread of the program is in a job-control stop (Ctrl-Z)."""
+        threads = [t for t in self.sup.tracer.threads.values() if t.tgid == pid]
+        return bool(threads) and all(t.group_stopped for t in threads)
 
     def op_lsmod(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -303,36 +338,51 @@ class Daemon:
         except (ValueError, UnknownDevice, ParamError) as e:
             raise RequestError(str(e)) from None
 
-    def op_insmod(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
-        device = self._device_from_spec(r["spec"])
-        if device.name in self.sup.devices:
-            raise RequestError(f"{device.name} is already loaded (File exists)")
-        try:
-            self.sup.load(device)
-        except (ValueError, FileExistsError) as e:
-            raise RequestError(str(e)) from None
-        return {"name": device.name, "major": device.major_number}
+    def _busy_reason(self, device: Device) -> str | None:
+        """Why a loaded device cannot be replaced now, or None when it is idle."""
+        users = sum(1 for f in self.sup.vfs.files.values() if f.node.device is device)
+        if users:
+            return f"{users} open file(s)"
+        if device.in_use():
+            return "in use"
+        if device.holds_state():
+            return "it holds state (`ptsandbox status` shows it)"
+        return None
 
-    def op_ensure(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
-        """Load what `run --device` asks for; refuse to change a loaded device's parameters."""
-        for spec in r.get("specs", []):
-            wanted = self._device_from_spec(spec)
-            loaded = self.sup.devices.get(wanted.name)
+    def _load_or_replace(self, wanted: Device, verb: str) -> str:
+        """Load `wanted`; a loaded device of that name that is the same stays, an
+        idle one with other parameters or class is replaced, a busy one refused."""
+        loaded = self.sup.devices.get(wanted.name)
+        try:
             if loaded is None:
                 self.sup.load(wanted)
-            elif type(loaded) is not type(wanted) or loaded.config != wanted.config:
-                diff = (
-                    ", ".join(
-                        f"{k}={loaded.config.get(k)!r} (asked {v!r})"
-                        for k, v in wanted.config.items()
-                        if loaded.config.get(k) != v
-                    )
-                    or f"class {type(loaded).__name__}"
-                )
+                return "loaded"
+            if _same(loaded, wanted):
+                return "already loaded"
+            reason = self._busy_reason(loaded)
+            if reason is not None:
                 raise RequestError(
-                    f"{wanted.name} is loaded in namespace {self.name} with other parameters: "
-                    f"{diff}; use --private or --namespace NAME, or rmmod it first"
+                    f"{wanted.name} is loaded in namespace {self.name} with other parameters "
+                    f"({_difference(loaded, wanted)}) and is busy: {reason} (Device or resource "
+                    f"busy); end the programs using it, `ptsandbox stop -n {self.name}` to drop "
+                    f"its state, or {verb} in another namespace (--namespace NAME)"
                 )
+            self.sup.replace(loaded, wanted)
+            return "replaced"
+        except (ValueError, FileExistsError) as e:
+            raise RequestError(str(e)) from None
+
+    def op_insmod(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
+        device = self._device_from_spec(r["spec"])
+        what = self._load_or_replace(device, "insmod")
+        self.configured = self.configured or what != "already loaded"
+        loaded = self.sup.devices[device.name]
+        return {"name": device.name, "major": loaded.major_number, "action": what}
+
+    def op_ensure(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
+        """Load what `run --device` asks for, replacing idle devices (as insmod)."""
+        for spec in r.get("specs", []):
+            self._load_or_replace(self._device_from_spec(spec), "run")
         return {}
 
     def op_rmmod(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
@@ -349,18 +399,24 @@ class Daemon:
         return {}
 
     def op_mknod(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
+        """As mknod(2) in the sandbox: a virtual node whatever its major (see
+        PathCalls._mknod); a host device node at the path is shadowed."""
         path = os.path.normpath(os.path.abspath(r["path"]))
         major, minor = int(r["major"]), int(r["minor"])
-        driver = self.sup.syscalls.drivers_by_major.get(major)
-        if driver is None:
-            raise RequestError(f"no loaded driver has major {major} (No such device or address)")
-        if path in self.sup.vfs.nodes or os.path.lexists(path):
+        kind = stat.S_IFBLK if r.get("kind") == "b" else stat.S_IFCHR
+        driver = self.sup.syscalls.drivers_by_major.get(major) if kind == stat.S_IFCHR else None
+        if path in self.sup.vfs.nodes or (os.path.lexists(path) and not is_host_device_node(path)):
             raise RequestError(f"{path}: File exists")
         if not os.path.isdir(os.path.dirname(path)):
             raise RequestError(f"{os.path.dirname(path)}: No such file or directory")
-        self.sup.vfs.add_node(path, driver, minor, int(r.get("mode", 0o666)))
+        self.sup.vfs.add_node(
+            path, driver, minor, int(r.get("mode", 0o666)), major=major, kind=kind
+        )
         self.sup.vfs.nodes_changed = True
-        return {"path": path, "device": driver.name}
+        if driver is not None:
+            return {"path": path, "device": driver.name}
+        host = host_device_path(kind, major, minor)
+        return {"path": path, "device": f"the host's {host}" if host else None}
 
     def op_dmesg(self, c: Client, r: dict[str, Any]) -> dict[str, Any]:
         c.follow_dmesg = bool(r.get("follow"))
@@ -376,6 +432,21 @@ class Daemon:
             self.sup.step(0.1)
         self.stopping = True
         return {"ended": len(tgids)}
+
+
+def _same(a: Device, b: Device) -> bool:
+    return origin(type(a)) == origin(type(b)) and a.config == b.config
+
+
+def _difference(loaded: Device, wanted: Device) -> str:
+    if origin(type(loaded)) != origin(type(wanted)):
+        return f"class {origin(type(loaded))}, asked {origin(type(wanted))}"
+    have, asked = defining_params(loaded), defining_params(wanted)
+    return ", ".join(
+        f"{k}={have.get(k, loaded.config.get(k))}, asked {asked.get(k, wanted.config.get(k))}"
+        for k in dict.fromkeys([*have, *asked])
+        if have.get(k, loaded.config.get(k)) != asked.get(k, wanted.config.get(k))
+    )
 
 
 def _ppid(pid: int) -> int:

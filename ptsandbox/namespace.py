@@ -143,6 +143,8 @@ def _start_daemon(name: str, devices: list[str]) -> None:
     argv = [sys.executable, "-m", "ptsandbox", "daemon", "--namespace", name]
     for spec in devices:
         argv += ["--device", spec]
+    with contextlib.suppress(FileNotFoundError):
+        log_path(name).unlink()  # each supervisor its own log: its exit removes only that
     log = os.open(log_path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child: fork again so the daemon is nobody's child
@@ -163,9 +165,35 @@ def _start_daemon(name: str, devices: list[str]) -> None:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
+    """Hold the start lock. The file may be removed by an exiting supervisor
+    (`remove_files`) while we wait: then lock the new one."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
         yield
     finally:
         os.close(fd)
+
+
+def remove_files(name: str, socket_ino: int) -> None:
+    """A supervisor's clean exit: remove its socket, start lock and log, so that
+    nothing piles up in the runtime directory. A file that is no longer ours (a
+    new supervisor has started under the same name) is left alone."""
+    sock, lock, log = socket_path(name), socket_path(name).with_suffix(".lock"), log_path(name)
+    with contextlib.suppress(FileNotFoundError):
+        if os.stat(sock).st_ino == socket_ino:
+            sock.unlink()
+    with contextlib.suppress(OSError), _locked(lock):
+        if try_connect(name) is None:  # nobody took the name over meanwhile
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(log).st_ino == os.fstat(1).st_ino:
+                    log.unlink()
+            lock.unlink()

@@ -11,33 +11,43 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import signal
 import struct
 import sys
 import threading
-from collections.abc import Iterator
-from typing import Any, TextIO
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .supervisor import ProgramNotFound, Supervisor, exit_code_of, find_program
 from .tracer import Thread, TracerError
 
+Sink = Callable[[dict[str, Any]], None]  # receives trace records (trace_format.to_wire)
+
 
 def run_program(
-    argv: list[str], devices: list[Any], trace: TextIO | None, trace_format: str, stats: bool
+    argv: list[str],
+    devices: list[Any],
+    sink: Sink | None,
+    stats: bool,
+    data: bool = False,
+    setup: Callable[[Supervisor], None] | None = None,
 ) -> int:
-    """`run --private`: a supervisor of our own, in this process."""
+    """`run --private`: a supervisor of our own, in this process. `sink` gets
+    every trace record (with the bytes moved if `data`); `setup` may add to the
+    supervisor before the program starts (replay's timers)."""
+    from .trace_format import to_wire
+
     sup = Supervisor(devices)
     for warning in sup.warnings:
         print(f"ptsandbox: warning: {warning}", file=sys.stderr)
-    if trace is not None:
-        out = trace
+    if setup is not None:
+        setup(sup)
+    if sink is not None:
+        out = sink
 
-        def emit(thread: Thread, text: str) -> None:
-            record = json.dumps(_trace_record(text)) if trace_format == "jsonl" else text
-            out.write(record + "\n")
-            out.flush()
+        def emit(thread: Thread, event: Any) -> None:
+            out(to_wire(event, data))
 
         sup.syscalls.trace = emit
     old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
@@ -82,9 +92,9 @@ def run_in_namespace(
     argv: list[str],
     namespace: str,
     device_specs: list[str],
-    trace_to: TextIO | None,
-    trace_format: str,
+    sink: Sink | None,
     stats: bool,
+    data: bool = False,
 ) -> int:
     """Run the program in the user's terminal, traced by the namespace's supervisor.
 
@@ -118,7 +128,7 @@ def run_in_namespace(
             print(f"ptsandbox: {argv[0]}: could not prepare the program", file=sys.stderr)
             return 126
         try:
-            reply = conn.request("attach", pid=pid, argv=argv, trace=trace_to is not None)
+            reply = conn.request("attach", pid=pid, argv=argv, trace=sink is not None, data=data)
         except NamespaceError as e:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
@@ -130,15 +140,11 @@ def run_in_namespace(
         os.write(go_w, struct.pack("<I", len(program)) + program)
         os.close(go_w)
         err = os.read(err_r, 4)
-        printer = None
-        if trace_to is not None:
-            printer = threading.Thread(
-                target=_print_traces, args=(conn, trace_to, trace_format), daemon=True
-            )
-            printer.start()
+        # trace events (when asked for) and hosted modules' reports, until the end
+        printer = threading.Thread(target=_print_traces, args=(conn, sink), daemon=True)
+        printer.start()
         status = _wait_for(pid)
-        if printer is not None:
-            printer.join(timeout=10)  # until the supervisor says the program ended
+        printer.join(timeout=10)  # until the supervisor says the program ended
         if err:
             code = struct.unpack("i", err)[0]
             print(f"ptsandbox: {argv[0]}: {os.strerror(code)}", file=sys.stderr)
@@ -164,40 +170,19 @@ def _wait_for(pid: int) -> int:
             continue
 
 
-def _print_traces(conn: Any, out: TextIO, trace_format: str) -> None:
+def _print_traces(conn: Any, sink: Sink | None) -> None:
     try:
         for message in conn.messages():
             if "exited" in message:
                 return
-            line = message.get("trace")
-            if line is None:
+            if "report" in message:  # a kernel module's bug report, as the kernel prints it
+                print(message["report"], file=sys.stderr, flush=True)
                 continue
-            if trace_format == "jsonl":
-                out.write(json.dumps(_trace_record(line)) + "\n")
-            else:
-                out.write(line + "\n")
-            out.flush()
+            record = message.get("event")
+            if record is not None and sink is not None:
+                sink(record)
     except (OSError, ValueError):
         return
-
-
-def _trace_record(line: str) -> dict[str, Any]:
-    """`[pid 12] write(3</dev/chatroom>, "hi", 2) = 2` as a JSON-able record."""
-    import re
-
-    m = re.match(r"\[pid (\d+)\] (\w+)\((.*)\) = (\?|-?\d+)(?: (\w+) \((.*)\))?", line)
-    if not m:
-        return {"line": line}
-    result = None if m.group(4) == "?" else int(m.group(4))
-    return {
-        "pid": int(m.group(1)),
-        "syscall": m.group(2),
-        "args": m.group(3),
-        "result": result,
-        "errno": m.group(5),
-        "blocked": result is None,
-        "line": line,
-    }
 
 
 @contextlib.contextmanager

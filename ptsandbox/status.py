@@ -1,4 +1,4 @@
-"""`ptsandbox status`: a namespace's state as rich tables (schema: docs/status.md)."""
+"""`ptsandbox status`: a namespace's state as rich tables (schema: docs/namespaces.md)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ def build(status: dict[str, Any]) -> Group:
         f"{len(status['programs'])} program(s)",
     )
     parts.append(head)
+    if status["programs"]:
+        programs = Table(title="programs")
+        for col in ("pid", "state", "command"):
+            programs.add_column(col)
+        for p in status["programs"]:
+            state = "stopped" if p.get("stopped") else "running"
+            programs.add_row(str(p["pid"]), state, " ".join(p["argv"]))
+        parts.append(programs)
     devices = Table(title="devices")
     for col in ("device", "major", "nodes", "parameters"):
         devices.add_column(col)
@@ -34,9 +42,10 @@ def build(status: dict[str, Any]) -> Group:
     for f in status["open_files"]:
         holders = ", ".join(f"{h['pid']} ({h['comm']})" for h in f.get("holders", []))
         state = ", ".join(
-            f"{k}={v}" for k, v in f.items()
+            f"{k}={_paths_of(status['devices'].get(f['device'], {}), v) if k == 'slot' else v}"
+            for k, v in f.items()
             if k not in ("path", "device", "holders", "inode", "flags", "opener")
-        )  # fmt: skip
+        )
         files.add_row(f["path"], f["device"], holders or f"opened by {f['opener']}", state)
     parts.append(files)
     room = status["devices"].get("chatroom", {}).get("state")
@@ -52,16 +61,18 @@ def build(status: dict[str, Any]) -> Group:
                 str(m["received"]), str(m["sent"]), str(m["dropped"]),
             )  # fmt: skip
         parts.append(members)
-    slot = status["devices"].get("message_slot", {}).get("state")
+    slot_dev = status["devices"].get("message_slot", {})
+    slot = slot_dev.get("state")
     if slot and slot.get("slots"):
         slots = Table(title=f"message slots ({slot['profile']} profile)")
-        for col in ("slot (inode)", "channels", "messages"):
+        for col in ("slot (node)", "channels", "messages"):
             slots.add_column(col)
         for s in slot["slots"]:
             msgs = "\n".join(
                 f"{ch}: {c['preview']!r} ({c['length']} B)" for ch, c in s["channels"].items()
             )
-            slots.add_row(str(s["inode"]), str(s["channel_count"]), msgs or "-")
+            where = _paths_of(slot_dev, s["inode"])
+            slots.add_row(where, str(s["channel_count"]), msgs or "-")
         parts.append(slots)
     mq = status["devices"].get("mq", {}).get("state")
     if mq and mq.get("registered"):
@@ -90,6 +101,12 @@ def build(status: dict[str, Any]) -> Group:
             )
         parts.append(blocked)
     return Group(*parts)
+
+
+def _paths_of(device: dict[str, Any], inode: int) -> str:
+    """A node's path(s) from its inode (a slot is keyed by inode, as in the module)."""
+    paths = [p for p, ino in device.get("node_inodes", {}).items() if ino == inode]
+    return ", ".join(sorted(paths)) or f"inode {inode} (node removed)"
 
 
 def render_status(status: dict[str, Any]) -> None:

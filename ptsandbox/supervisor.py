@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import seccomp
-from .devices.base import Device
+from .devices.base import DYNAMIC_MAJOR, Device
 from .exitstatus import ExitStatus
 from .syscalls import Syscalls
 from .sysnr import NAMES, NR
@@ -54,6 +54,14 @@ def find_program(program: str) -> str:
     return path
 
 
+def _load_params(device: Device) -> str:
+    """The parameters worth a dmesg line (a profile, what differs from it)."""
+    from .devices import defining_params
+
+    shown = [f"{k}={v}" for k, v in defining_params(device).items()]
+    return f"; {', '.join(shown)}" if shown else ""
+
+
 def exit_code_of(status: int) -> int:
     """The shell's view of a wait status: the exit code, or 128+N for signal N."""
     return ExitStatus.from_wait(status).shell_code
@@ -67,6 +75,17 @@ class Program:
     started: float = field(default_factory=time.monotonic)
 
 
+def collision_warning(device: Device, nr: int, name: str) -> str:
+    """What a device's syscall number shadows, and how calls are told apart."""
+    rule = device.collision_rule(nr)
+    how = f": {rule}" if rule else f"; traced programs get {name} instead"
+    return f"{device.name}: syscall {nr} is {NAMES[nr]} on this kernel{how}"
+
+
+def _ignoring_fd(callback: Callable[[], None]) -> Callable[[int], None]:
+    return lambda _fd: callback()
+
+
 class Supervisor:
     """Owns devices and traces programs; `run_loop` serves them until they end."""
 
@@ -78,7 +97,7 @@ class Supervisor:
         self.vfs.on_adopt = self._watch_file
         self.vfs.on_release = self._forget_file
         self.vfs.tracked_pids = lambda: {t.tgid for t in self.tracer.threads.values()}
-        self.vfs.cached_pidfd = self._cached_pidfd
+        self.vfs.copy_fd = self._copy_fd
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.tracer.fileno(), selectors.EVENT_READ, None)
         # the supervisor's ends of virtual files, on an epoll of their own so that
@@ -109,20 +128,28 @@ class Supervisor:
             self._printk(name, line)
 
         device.log = printk
+        if device.major_number == DYNAMIC_MAJOR:
+            device.assigned_major = self._free_major()
         for spec in device.nodes():
             self.vfs.add_node(spec.path, device, spec.minor, spec.mode)
         if device.major_number:
             self.syscalls.drivers_by_major[device.major_number] = device
         for nr, handler in device.syscalls().items():
             name = getattr(handler, "__name__", f"syscall_{nr}")
-            self.syscalls.extra[nr] = self.syscalls.device_syscall(name, handler)
+            native = None
             if nr in NAMES:
-                self.warnings.append(
-                    f"{device.name}: syscall {nr} is {NAMES[nr]} on this kernel; "
-                    f"traced programs get {name} instead"
-                )
+                self.warnings.append(collision_warning(device, nr, name))
+
+                def native(ctx: Any, args: tuple[int, ...], nr: int = nr) -> bool:
+                    return device.native_call(nr, ctx, args)
+
+            self.syscalls.extra[nr] = self.syscalls.device_syscall(
+                name, handler, native, device.name
+            )
         self.devices[device.name] = device
-        self._printk(device.name, f"loaded (major {device.major_number})")
+        for fd, callback in device.event_fds().items():
+            self.add_reader(fd, _ignoring_fd(callback))
+        self._printk(device.name, f"loaded (major {device.major_number}{_load_params(device)})")
 
     def _printk(self, name: str, line: str) -> None:
         when = time.time()
@@ -161,6 +188,9 @@ class Supervisor:
 
     def unload(self, device: Device) -> None:
         """rmmod: the caller has checked that no file of it is open."""
+        device.exit()  # may refuse (EBUSY), before anything is undone
+        for fd in device.event_fds():
+            self.remove_reader(fd)
         self.vfs.remove_device(device)
         if self.syscalls.drivers_by_major.get(device.major_number) is device:
             del self.syscalls.drivers_by_major[device.major_number]
@@ -168,6 +198,34 @@ class Supervisor:
             self.syscalls.extra.pop(nr, None)
         del self.devices[device.name]
         self._printk(device.name, "unloaded")
+
+    def _free_major(self) -> int:
+        """The kernel's dynamic majors: 254 down to 234, then 511 down to 384."""
+        used = {d.major_number for d in self.devices.values()}
+        for major in [*range(254, 233, -1), *range(511, 383, -1)]:
+            if major not in used:
+                return int(major)
+        raise ValueError("no free major number left (Device or resource busy)")
+
+    def replace(self, old: Device, new: Device) -> None:
+        """insmod of an idle device with other parameters: unload it, load `new`.
+        Nodes made by mknod for the old driver stay, if the major is the same."""
+        made = {spec.path for spec in old.nodes()}
+        kept = [
+            (path, node.minor, node.mode)
+            for path, node in self.vfs.nodes.items()
+            if node.device is old and path not in made
+        ]
+        self.unload(old)
+        try:
+            self.load(new)
+        except (ValueError, FileExistsError):
+            self.load(old)
+            raise
+        if new.major_number == old.major_number:
+            for path, minor, mode in kept:
+                if path not in self.vfs.nodes:
+                    self.vfs.add_node(path, new, minor, mode)
 
     def extra_syscalls(self) -> list[int]:
         return sorted(self.syscalls.extra)
@@ -261,14 +319,11 @@ class Supervisor:
             self.ends.unregister(fd)
         self.syscalls.on_release(f)
 
-    def _cached_pidfd(self, tid: int) -> int | None:
+    def _copy_fd(self, tid: int, fd: int) -> int:
         t = self.tracer.threads.get(tid)
         if t is None:
-            return None
-        try:
-            return self.tracer.pidfd(t)
-        except OSError:
-            return None
+            raise OSError(errno.ESRCH, f"{tid} is not traced")
+        return self.tracer.copy_fd(t, fd)
 
     def kill_all(self) -> None:
         self.tracer.kill_all()
@@ -280,6 +335,11 @@ class Supervisor:
             log.warning("some traced processes did not die within 10s")
         self.drain_releases()
         self.vfs.close()
+        for device in list(self.devices.values()):
+            try:
+                device.exit()  # a hosted module's exit and leak scan
+            except Exception as e:  # a driver refusing at the end changes nothing now
+                log.warning("%s: exit at close: %s", device.name, e)
         self.sel.close()
         self.ends.close()
         self.tracer.close()
@@ -292,16 +352,19 @@ class Supervisor:
     def on_unpark(self, thread: Thread) -> None:
         self.syscalls.unpark(thread)
 
+    def on_signalled(self, thread: Thread) -> int | None:
+        return self.syscalls.signalled(thread)
+
     def on_new_task(self, thread: Thread, parent: Thread | None) -> None:
         self.syscalls.on_new_task(thread, parent)
         for hook in self.task_hooks:
             hook(thread, parent)
 
     def on_exec(self, thread: Thread) -> None:
-        pass
+        self.syscalls.proc(thread.tgid).comm = None  # a new program, a new name
 
     def on_exit(self, thread: Thread, status: int) -> None:
-        self.syscalls.on_exit(thread)
+        self.syscalls.on_exit(thread, status)
         for device in self.devices.values():
             device.task_exit(thread.tid, thread.tgid)
         program = self.programs.get(thread.tid)

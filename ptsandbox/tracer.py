@@ -84,6 +84,7 @@ _SYSCALL_INSN_LEN = 2  # both `syscall` (0f 05) and `int $0x80` (cd 80)
 _STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 _RED_ZONE = 128
 _ALL_SIGNALS = 0xFFFFFFFFFFFFFFFF
+_MAX_UNANNOUNCED = 4096
 
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
@@ -177,6 +178,7 @@ Outcome = int | _Allow | Job
 class TraceHandler(Protocol):
     def on_syscall(self, thread: Thread, nr: int, args: tuple[int, ...]) -> Outcome: ...
     def on_unpark(self, thread: Thread) -> None: ...
+    def on_signalled(self, thread: Thread) -> int | None: ...
     def on_new_task(self, thread: Thread, parent: Thread | None) -> None: ...
     def on_exec(self, thread: Thread) -> None: ...
     def on_exit(self, thread: Thread, status: int) -> None: ...
@@ -204,6 +206,7 @@ class Thread:
     started: bool = False  # its first stop (attach) has been seen
     gone: bool = False
     group_stopped: bool = False  # in a job-control stop (we issued PTRACE_LISTEN)
+    announced: bool = True  # its parent's fork/clone event has been seen
     pidfd: int = -1
 
     @property
@@ -403,6 +406,10 @@ class Tracer:
         self.more_pending = False  # dispatch() stopped with stops still queued
         self._info = ctypes.create_string_buffer(88)
         self._mask = ctypes.c_uint64()
+        # tids that exited before their parent's fork/clone event was handled: that
+        # late event must not bring them back (the table would never empty)
+        self._exited_unannounced: dict[int, None] = {}
+        self.pidfd_thread = has_pidfd_thread()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -487,8 +494,10 @@ class Tracer:
     def _thread(self, tid: int) -> Thread:
         t = self.threads.get(tid)
         if t is None:
-            t = Thread(tid, _read_tgid(tid))
+            # a stop before its parent's fork/clone event (wait order is not event order)
+            t = Thread(tid, _read_tgid(tid), announced=False)
             self.threads[tid] = t
+            self._exited_unannounced.pop(tid, None)  # a new task with a reused tid
         return t
 
     def _on_wait_status(self, tid: int, status: int) -> None:
@@ -497,6 +506,11 @@ class Tracer:
             if t is None:
                 return
             t.gone = True
+            if not t.announced:
+                self._exited_unannounced[tid] = None
+                while len(self._exited_unannounced) > _MAX_UNANNOUNCED:
+                    # its parent died before reporting the fork: forget the oldest
+                    del self._exited_unannounced[next(iter(self._exited_unannounced))]
             self._abandon_job(t)
             self._close_pidfd(t)
             self.handler.on_exit(t, status)
@@ -531,10 +545,14 @@ class Tracer:
     def _on_event_stop(self, t: Thread, sig: int) -> None:
         if not t.started:
             # a new child's first stop; it may come before its parent's fork event
-            # (or instead of it, if the parent was killed): let it run either way
+            # (or instead of it, if the parent was killed). The kernel reports it
+            # with SIGTRAP, or with the stop signal when the thread group is in a
+            # group-stop (a thread born while SIGSTOP was being delivered): then it
+            # is that group-stop, and resuming it would leave one thread running
             t.started = True
-            self._resume(t)
-            return
+            if sig not in _STOP_SIGNALS:
+                self._resume(t)
+                return
         if sig in _STOP_SIGNALS:
             # group-stop (SEIZE): stay stopped but let SIGCONT wake it
             ptrace(PTRACE_LISTEN, t.tid)
@@ -550,9 +568,15 @@ class Tracer:
         tgid = child_tid if event != EVENT_CLONE else _read_tgid(child_tid)
         child = self.threads.get(child_tid)
         if child is None:
+            if child_tid in self._exited_unannounced:
+                # it ran and exited before this event reached us: nothing to follow
+                del self._exited_unannounced[child_tid]
+                self._resume(parent)
+                return
             child = Thread(child_tid, tgid)
             self.threads[child_tid] = child
         child.tgid = tgid
+        child.announced = True
         self.handler.on_new_task(child, parent)
         self._resume(parent)
 
@@ -565,6 +589,7 @@ class Tracer:
             if old is not None:
                 self._close_pidfd(old)
         t.tgid = t.tid
+        self._close_pidfd(t)  # a non-leader's exec takes over the leader's pid
         t.job = t.job_regs = t.job_action = None
         t.parked = False
         self.handler.on_exec(t)
@@ -717,7 +742,11 @@ class Tracer:
         assert regs is not None
         t.parked = False
         t.job_regs = None
-        if result >= 0:
+        final = self.handler.on_signalled(t) if result < 0 and _signal_pending(t.tid) else None
+        if final is not None:
+            # the driver finished the call when the signal came: that is its result
+            regs.rax = final & 0xFFFFFFFFFFFFFFFF
+        elif result >= 0:
             # woken by readiness with no signal pending: run the call again
             regs.rax = regs.orig_rax
             regs.rip -= _SYSCALL_INSN_LEN
@@ -760,10 +789,39 @@ class Tracer:
         ptrace(request, t.tid, 0, sig)
 
     def pidfd(self, t: Thread) -> int:
-        """A pidfd naming this thread (its fd table), cached while it lives."""
+        """A pidfd for this thread (PIDFD_THREAD), else for its process; cached."""
         if t.pidfd < 0:
-            t.pidfd = pidfd_open(t.tid)
+            t.pidfd = pidfd_open(t.tid if self.pidfd_thread else t.tgid, self.pidfd_thread)
         return t.pidfd
+
+    def copy_fd(self, t: Thread, fd: int) -> int:
+        """A copy of `fd` from this thread's own fd table; the caller closes it at once.
+
+        Without PIDFD_THREAD (Linux < 6.9) a pidfd can only name a process, and
+        pidfd_getfd() then reaches the *leader's* table: right for threads that
+        share it (CLONE_FILES), wrong for one with a table of its own, and
+        impossible once the leader has exited. The copy is therefore checked to
+        be the file /proc/TID/fd/N names; OSError(EXDEV) says that no pidfd
+        reaches this thread's table, and the caller must have the thread itself
+        do the work (inject the call)."""
+        try:
+            copy = pidfd_getfd(self.pidfd(t), fd)
+        except OSError as e:
+            if self.pidfd_thread or t.tid == t.tgid:
+                raise
+            raise OSError(errno.EXDEV, f"the leader's fd table is gone: {e.strerror}") from None
+        if self.pidfd_thread or t.tid == t.tgid:
+            return copy
+        try:
+            mine = os.stat(f"/proc/{t.tid}/fd/{fd}")
+            got = os.fstat(copy)
+        except OSError:
+            os.close(copy)
+            raise
+        if (mine.st_dev, mine.st_ino) != (got.st_dev, got.st_ino):
+            os.close(copy)
+            raise OSError(errno.EXDEV, "the thread has an fd table of its own")
+        return copy
 
     def _close_pidfd(self, t: Thread) -> None:
         if t.pidfd >= 0:
@@ -790,17 +848,44 @@ class Tracer:
         return True
 
 
-def pidfd_open(tid: int) -> int:
-    """A pidfd for a thread (PIDFD_THREAD, Linux >= 6.9), else for a process."""
-    fd = _syscall(NR["pidfd_open"], tid, os.O_EXCL)  # O_EXCL is PIDFD_THREAD
+PIDFD_THREAD = os.O_EXCL  # Linux >= 6.9: a pidfd for a thread, not a process
+NO_PIDFD_THREAD_ENV = "PTSANDBOX_NO_PIDFD_THREAD"
+
+
+def pidfd_open(pid: int, thread: bool = False) -> int:
+    """A pidfd for a process (a leader's tid), or with `thread` for any thread."""
+    return _check(_syscall(NR["pidfd_open"], pid, PIDFD_THREAD if thread else 0), "pidfd_open")
+
+
+def has_pidfd_thread() -> bool:
+    """Does this kernel take PIDFD_THREAD (and the environment not refuse it)?"""
+    if os.environ.get(NO_PIDFD_THREAD_ENV, "") not in ("", "0"):
+        return False  # behave as on a kernel before 6.9 (tests, bug hunts)
+    fd = _syscall(NR["pidfd_open"], os.getpid(), PIDFD_THREAD)
     if fd < 0:
-        fd = _syscall(NR["pidfd_open"], tid, 0)
-    return _check(fd, "pidfd_open")
+        return False
+    os.close(fd)
+    return True
 
 
 def pidfd_getfd(pidfd: int, fd: int) -> int:
     """A copy of another process's fd (the caller must close it promptly)."""
     return _check(_syscall(NR["pidfd_getfd"], pidfd, fd, 0), "pidfd_getfd")
+
+
+def _signal_pending(tid: int) -> bool:
+    """A signal is pending for the thread and not blocked (as /proc/TID/status says)."""
+    fields: dict[str, int] = {}
+    try:
+        with open(f"/proc/{tid}/status", "rb") as f:
+            for line in f:
+                key, _, value = line.partition(b":")
+                if key in (b"SigPnd", b"ShdPnd", b"SigBlk"):
+                    fields[key.decode()] = int(value.strip(), 16)
+    except (OSError, ValueError):
+        return False
+    pending = fields.get("SigPnd", 0) | fields.get("ShdPnd", 0)
+    return bool(pending & ~fields.get("SigBlk", 0))
 
 
 def _read_tgid(tid: int) -> int:

@@ -17,13 +17,16 @@ fds. POLLOUT is always reported (our end's receive queue never fills).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import logging
 import os
 import secrets
+import select
 import socket
 import stat
+import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,28 +49,77 @@ def _dev_of_host_dir() -> int:
         return 5
 
 
+def is_host_device_node(path: str) -> bool:
+    """Is there a real char or block device node at this host path?"""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+
+
+def host_device_path(kind: int, major: int, minor: int) -> str | None:
+    """The host's own node for a device number (1:3 -> /dev/null), if it has one:
+    sysfs names it (/sys/dev/char/1:3/uevent: DEVNAME=null); /dev is searched
+    when sysfs is not mounted. Only a node of that very type and number counts."""
+    want = os.makedev(major, minor)
+    sys_dir = "char" if kind == stat.S_IFCHR else "block"
+    candidates: list[str] = []
+    try:
+        with open(f"/sys/dev/{sys_dir}/{major}:{minor}/uevent") as f:
+            for line in f:
+                if line.startswith("DEVNAME="):
+                    candidates.append("/dev/" + line.strip().partition("=")[2])
+    except OSError:
+        pass
+    if not candidates:
+        try:
+            candidates = [os.path.join("/dev", n) for n in sorted(os.listdir("/dev"))]
+        except OSError:
+            return None
+    for path in candidates:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_IFMT(st.st_mode) == kind and st.st_rdev == want:
+            return path
+    return None
+
+
 @dataclass(eq=False)
 class Node:
-    """A device file (an inode): several paths may name it (hard links)."""
+    """A device file (an inode): several paths may name it (hard links).
+
+    Every device node a traced program makes is one of these, never a host
+    file. `device` is the sandbox driver it was made for; None when no sandbox
+    driver had its major then (the open looks again, then tries the host's
+    own device with that number, else ENXIO: see sys_paths._open_unclaimed)."""
 
     ino: int
-    device: Device
+    device: Device | None
     minor: int
-    mode: int  # permission bits; the type is always S_IFCHR
+    mode: int  # permission bits
     uid: int
     gid: int
     paths: list[str] = field(default_factory=list)
     atime: float = field(default_factory=time.time)
     mtime: float = field(default_factory=time.time)
     ctime: float = field(default_factory=time.time)
+    major: int = 0
+    kind: int = stat.S_IFCHR  # or S_IFBLK
 
     @property
     def rdev(self) -> int:
-        return os.makedev(self.device.major_number, self.minor)
+        return os.makedev(self.major, self.minor)
 
     @property
     def st_mode(self) -> int:
-        return stat.S_IFCHR | self.mode
+        return self.kind | self.mode
+
+    @property
+    def driver_name(self) -> str:
+        return self.device.name if self.device is not None else f"(no driver, {self.major})"
 
 
 @dataclass(eq=False)
@@ -83,6 +135,7 @@ class OpenFile:
     path: str = ""  # the path it was opened by (for traces and status)
     pos: int = 0
     token: bool = False  # a readiness token is queued in the tracee's end
+    token_stuck: bool = False  # it should go but no copy of a holder's fd could be had
     released: bool = False
     poll_queues: set[WaitQueue] = field(default_factory=set)
     opened_at: float = field(default_factory=time.time)
@@ -114,7 +167,8 @@ class Vfs:
         self.on_release: Callable[[OpenFile], None] = lambda f: None
         self.on_adopt: Callable[[OpenFile], None] = lambda f: None
         self.tracked_pids: Callable[[], Iterable[int]] = lambda: ()
-        self.cached_pidfd: Callable[[int], int | None] = lambda tid: None
+        # a copy of a tracee's fd (tid, fd), for pulling a token back; OSError if none
+        self.copy_fd: Callable[[int, int], int] = _copy_fd_of_process
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         self.address = f"\0ptsandbox-{os.getpid()}-{secrets.token_hex(8)}"
         self.listener.bind(self.address)
@@ -127,11 +181,29 @@ class Vfs:
 
     # -- nodes -------------------------------------------------------------------
 
-    def add_node(self, path: str, device: Device, minor: int, mode: int = 0o666) -> Node:
+    def add_node(
+        self,
+        path: str,
+        device: Device | None,
+        minor: int,
+        mode: int = 0o666,
+        major: int | None = None,
+        kind: int = stat.S_IFCHR,
+    ) -> Node:
+        """A node at `path`. A host file there is shadowed for traced programs
+        (the caller decides whether one may be: mknod(2) shadows only a host
+        device node, as a driver's own node would replace a stale one)."""
         path = os.path.normpath(path)
+        if path.startswith("//"):  # kept by normpath (POSIX lets it mean something); not by Linux
+            path = "/" + path.lstrip("/")
         if path in self.nodes:
             raise FileExistsError(errno.EEXIST, f"{path} already exists")
-        node = Node(next(self._ino), device, minor, mode, os.getuid(), os.getgid(), [path])
+        if major is None:
+            major = device.major_number if device is not None else 0
+        node = Node(
+            next(self._ino), device, minor, mode, os.getuid(), os.getgid(), [path],
+            major=major, kind=kind,
+        )  # fmt: skip
         self.nodes[path] = node
         self._basenames.add(os.path.basename(path))
         return node
@@ -171,38 +243,78 @@ class Vfs:
 
     def adopt(
         self,
-        pidfd: int,
-        fd: int,
+        copy: int,
         node: Node,
         dfile: DeviceFile,
         flags: int,
         opener: int,
         path: str = "",
     ) -> OpenFile:
-        """Connect the tracee's fresh socket `fd` to us and make it a description."""
-        copy = pidfd_getfd(pidfd, fd)
+        """Connect the tracee's fresh socket (`copy`: our pidfd_getfd copy of it,
+        which this closes) to us and make it a description."""
         try:
             inode = os.fstat(copy).st_ino
             client = socket.socket(fileno=copy)
             try:
                 client.connect(self.address)
-                end = self._accept_own()
+                end = self._accept_own(self.listener, os.getpid())
             finally:
                 client.detach()
         finally:
             os.close(copy)  # never keep a copy: it would hide the last close
+        return self._describe(end, inode, node, dfile, flags, opener, path)
+
+    def one_shot_listener(self) -> tuple[socket.socket, bytes]:
+        """A listener for one tracee that must connect its socket itself (no pidfd
+        reaches its fd table), and the sockaddr_un for its connect()."""
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        name = f"\0ptsandbox-{os.getpid()}-{secrets.token_hex(8)}"
+        listener.bind(name)
+        listener.listen(1)
+        listener.setblocking(False)
+        raw = name.encode()
+        return listener, struct.pack("<H", socket.AF_UNIX) + raw
+
+    def adopt_connected(
+        self,
+        listener: socket.socket,
+        inode: int,
+        node: Node,
+        dfile: DeviceFile,
+        flags: int,
+        opener: int,
+        path: str = "",
+    ) -> OpenFile:
+        """Take the connection the tracee `opener` made to a one-shot listener
+        (its socket is `inode`) and make it a description. Closes the listener."""
+        try:
+            end = self._accept_own(listener, opener)
+        finally:
+            listener.close()
+        return self._describe(end, inode, node, dfile, flags, opener, path)
+
+    def _describe(
+        self,
+        end: socket.socket,
+        inode: int,
+        node: Node,
+        dfile: DeviceFile,
+        flags: int,
+        opener: int,
+        path: str,
+    ) -> OpenFile:
         f = OpenFile(node, dfile, flags, end, inode, opener, path or node.paths[0])
         self.files[inode] = f
         self.on_adopt(f)
         node.atime = time.time()
         return f
 
-    def _accept_own(self) -> socket.socket:
-        # the listener's name is guessable by tracees: take only our own connection
+    def _accept_own(self, listener: socket.socket, pid: int) -> socket.socket:
+        # the listener's name is guessable by tracees: take only the expected peer
         while True:
-            end, _ = self.listener.accept()
+            end, _ = listener.accept()
             creds = end.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-            if int.from_bytes(creds[:4], "little") == os.getpid():
+            if int.from_bytes(creds[:4], "little") == pid:
                 end.setblocking(False)
                 return end
             end.close()
@@ -236,17 +348,20 @@ class Vfs:
             f.dfile.release()
 
     def hung_up(self, f: OpenFile) -> bool:
-        """True if the tracee side is gone (our end reads end-of-file)."""
-        try:
-            data = f.end.recv(16, socket.MSG_DONTWAIT | socket.MSG_PEEK)
-        except BlockingIOError:
-            return False
-        except OSError:
+        """True if the tracee side is gone (the peer closed: POLLHUP on our end).
+
+        Not end-of-file as recv() sees it: an empty packet reads the same, and a
+        racing program can send one (a write of 0 bytes let through natively
+        because, when it was checked, its fd number was not open)."""
+        p = select.poll()
+        p.register(f.end, select.POLLIN | select.POLLRDHUP)
+        events = p.poll(0)
+        if events and events[0][1] & (select.POLLHUP | select.POLLRDHUP | select.POLLERR):
             return True
-        if data:  # nothing should ever come from the tracee side; drop it
-            f.end.recv(65536, socket.MSG_DONTWAIT)
-            return False
-        return True
+        with contextlib.suppress(OSError):  # nothing should come from the tracee side: drop it
+            for _ in range(64):  # bounded: an empty packet reads as b"" too
+                f.end.recv(65536, socket.MSG_DONTWAIT)
+        return False
 
     # -- readiness ---------------------------------------------------------------
 
@@ -272,6 +387,8 @@ class Vfs:
             if f.released:
                 continue
             want = bool(self.poll_mask(f) & POLLIN)
+            if want:
+                f.token_stuck = False
             if want and not f.token:
                 try:
                     f.end.send(b"\0", socket.MSG_DONTWAIT)
@@ -282,29 +399,27 @@ class Vfs:
                 self._pull_token(f, known.get(f))
 
     def _pull_token(self, f: OpenFile, holder: tuple[int, int] | None) -> None:
+        """Take the token back out of the tracee's end, through a copy of a holder's
+        fd. When no copy can be had (Linux < 6.9 and a thread whose fd table no
+        pidfd reaches) the token stays and `f.token_stuck` says so: the syscall
+        layer then has the holder pull it itself."""
         for tid, fd in [holder] if holder else self._find_holders(f):
-            cached = self.cached_pidfd(tid)
             try:
-                pidfd = cached if cached is not None else pidfd_open(tid)
+                copy = self.copy_fd(tid, fd)
             except OSError:
                 continue
-            try:
-                copy = pidfd_getfd(pidfd, fd)
-            except OSError:
-                continue
-            finally:
-                if cached is None:
-                    os.close(pidfd)
             try:
                 while True:
                     _recv(copy)
             except BlockingIOError:
                 f.token = False
+                f.token_stuck = False
                 return
             except OSError:
                 return
             finally:
                 os.close(copy)
+        f.token_stuck = True
 
     def _find_holders(self, f: OpenFile) -> Iterable[tuple[int, int]]:
         want = f"socket:[{f.inode}]"
@@ -325,7 +440,7 @@ class Vfs:
         return [
             {
                 "path": f.path,
-                "device": f.node.device.name,
+                "device": f.node.driver_name,
                 "inode": f.inode,
                 "flags": f.flags,
                 "opener": f.opener,
@@ -345,6 +460,14 @@ class _PollTable:
             self.f.poll_queues.add(queue)
             f, vfs = self.f, self.vfs
             queue.add(f, lambda: vfs.mark_dirty(f))
+
+
+def _copy_fd_of_process(pid: int, fd: int) -> int:
+    pidfd = pidfd_open(pid)
+    try:
+        return pidfd_getfd(pidfd, fd)
+    finally:
+        os.close(pidfd)
 
 
 def _recv(fd: int) -> bytes:

@@ -24,6 +24,8 @@ TESTC = ROOT / "tests" / "c"
 _RUNTIME = tempfile.mkdtemp(prefix="ptsandbox-tests-")
 os.environ["PTSANDBOX_RUNTIME_DIR"] = _RUNTIME
 os.environ.setdefault("PTSANDBOX_IDLE_TIMEOUT", "1")
+# compiled kernel modules are cached here, not in the user's cache
+os.environ["PTSANDBOX_CACHE"] = os.path.join(_RUNTIME, "cache")
 
 
 def namespace_supervisors(runtime: str = _RUNTIME) -> list[psutil.Process]:

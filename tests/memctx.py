@@ -27,6 +27,12 @@ class MemContext:
             raise DeviceError(errno.EFAULT)
         return slice(addr - BUF, addr - BUF + size)
 
+    def user_writable(self, addr: int, size: int) -> bool:
+        return addr >= BUF and addr + size <= BUF + len(self.mem)
+
+    def has_fd(self, fd: int) -> bool:
+        return fd in (0, 1, 2)
+
     def copy_from_user(self, addr: int, size: int) -> bytes:
         return bytes(self.mem[self._slice(addr, size)])
 

@@ -69,3 +69,50 @@ def test_tau_reads_return_the_last_write_of_each_channel(writes) -> None:
         for _ in range(2):  # reading does not consume
             assert f.read(ctx, BUF, 128) == len(data)
             assert bytes(ctx.mem[: len(data)]) == data
+
+
+def test_the_set_channel_command_follows_the_course_major() -> None:
+    dev = MessageSlot(config={"profile": "tau", "major": "240"})
+    ctx, f = opened(dev)
+    assert f.ioctl(ctx, iow(240, 0, 4), 5) == 0  # the 2020/2021 header's command
+    with pytest.raises(DeviceError) as e:
+        f.ioctl(ctx, iow(235, 0, 4), 5)
+    assert e.value.errno == errno.EINVAL
+    given = MessageSlot(config={"major": "240", "ioctl_cmd": str(iow(235, 0, 8))})
+    ctx, f = opened(given)
+    assert f.ioctl(ctx, iow(235, 0, 8), 1) == 0  # an explicit command wins
+
+
+def test_append_mode_adds_to_the_message_and_bounds_it() -> None:
+    dev = MessageSlot(config={"profile": "tau", "mode_cmd": "1"})
+    ctx, f = opened(dev)
+    f.ioctl(ctx, iow(235, 0, 8), 4)
+    ctx.mem[:3] = b"abc"
+    f.write(ctx, BUF, 3)
+    with pytest.raises(DeviceError) as e:
+        f.ioctl(ctx, iow(235, 1, 4), 2)
+    assert e.value.errno == errno.EINVAL
+    f.ioctl(ctx, iow(235, 1, 4), 1)
+    assert f.write(ctx, BUF, 3) == 3
+    assert f.read(ctx, BUF + 100, 128) == 6
+    assert bytes(ctx.mem[100:106]) == b"abcabc"
+    with pytest.raises(DeviceError) as e:
+        f.write(ctx, BUF, 123)  # 6 + 123 > 128
+    assert e.value.errno == errno.EMSGSIZE
+    f.ioctl(ctx, iow(235, 1, 4), 0)
+    assert f.write(ctx, BUF, 2) == 2 and f.read(ctx, BUF + 100, 128) == 2
+
+
+def test_censorship_replaces_every_third_byte_per_open_file() -> None:
+    dev = MessageSlot(config={"profile": "tau", "major": "235", "censor_cmd": "1"})
+    ctx, f = opened(dev)
+    f.ioctl(ctx, iow(235, 0, 8), 3)
+    f.ioctl(ctx, iow(235, 1, 4), 1)
+    ctx.mem[:8] = b"abcdefgh"
+    assert f.write(ctx, BUF, 8) == 8
+    _, other = opened(dev)
+    other.ioctl(ctx, iow(235, 0, 8), 3)
+    assert other.read(ctx, BUF + 100, 128) == 8
+    assert bytes(ctx.mem[100:108]) == b"ab#de#gh"
+    other.write(ctx, BUF, 8)  # not censored: censorship belongs to the open file
+    assert f.read(ctx, BUF + 100, 128) == 8 and bytes(ctx.mem[100:108]) == b"abcdefgh"

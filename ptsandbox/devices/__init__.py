@@ -6,7 +6,9 @@ import importlib
 import importlib.util
 import os
 import sys
+import weakref
 from pathlib import Path
+from typing import Any
 
 from .base import Device, ParamError
 from .chatroom import Chatroom
@@ -21,10 +23,22 @@ class UnknownDevice(LookupError):
     pass
 
 
+# where each class loaded from a file came from, so that asking twice for
+# `file.py:Class` (a fresh import each time) is recognised as the same device
+_ORIGINS: weakref.WeakKeyDictionary[type[Device], str] = weakref.WeakKeyDictionary()
+
+
+def origin(cls: type[Device]) -> str:
+    """`ptsandbox.devices.chatroom:Chatroom`, or `/abs/path/file.py:Class`."""
+    return _ORIGINS.get(cls, f"{cls.__module__}:{cls.__qualname__}")
+
+
 def resolve(name: str) -> type[Device]:
     """A device class from a built-in name, `package.module:Class` or `file.py:Class`."""
     if name in BUILTIN:
         return BUILTIN[name]
+    if is_module_path(name):
+        return _kernel_module(name)
     if ":" not in name:
         raise UnknownDevice(f"unknown device {name!r} (built-in: {', '.join(sorted(BUILTIN))})")
     where, _, cls_name = name.rpartition(":")
@@ -48,7 +62,41 @@ def resolve(name: str) -> type[Device]:
     cls = getattr(module, cls_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Device)):
         raise UnknownDevice(f"{name} is not a ptsandbox Device class")
+    if where.endswith(".py"):
+        _ORIGINS[cls] = f"{os.path.abspath(where)}:{cls_name}"
     return cls
+
+
+def is_module_path(name: str) -> bool:
+    """A kernel module's source: a .c file or a folder (with a kbuild Makefile)."""
+    return name.endswith(".c") or (os.path.isdir(name) and ":" not in name)
+
+
+def _kernel_module(path: str) -> type[Device]:
+    from ..kmod.build import BuildError
+    from .kmodule import module_class
+
+    try:
+        return module_class(path)
+    except BuildError as e:
+        diagnostics = e.diagnostics.rstrip()
+        raise UnknownDevice(f"{diagnostics}\n{e.summary}" if diagnostics else e.summary) from None
+
+
+def defining_params(device: Device) -> dict[str, Any]:
+    """The parameters that tell this instance apart: every choice (a profile, a
+    policy) and whatever differs from what those choices imply by default."""
+    cls = type(device)
+    choices = {p.name: device.config.get(p.name) for p in cls.all_params() if p.choices}
+    try:
+        baseline = cls(config=dict(choices)).config
+    except (ParamError, ValueError):
+        baseline = {}
+    names = [p.name for p in cls.all_params()]
+    return {
+        **choices,
+        **{n: device.config.get(n) for n in names if device.config.get(n) != baseline.get(n)},
+    }
 
 
 def parse_device_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -68,6 +116,8 @@ def parse_device_spec(spec: str) -> tuple[str, dict[str, str]]:
 def absolute_spec(spec: str) -> str:
     """A spec whose `file.py:Class` path works from another cwd (a namespace's)."""
     name, sep, rest = spec.partition(",")
+    if is_module_path(name):
+        return os.path.abspath(name) + sep + rest
     where, colon, cls_name = name.rpartition(":")
     if colon and where.endswith(".py"):
         name = f"{os.path.abspath(where)}:{cls_name}"
@@ -92,8 +142,30 @@ def build_devices(specs: list[str], builtins: bool = True) -> list[Device]:
         try:
             devices.append(cls(config=params))
         except ParamError as e:
+            for d in devices:
+                d.exit()  # modules loaded so far are unloaded again
             raise ValueError(f"{cls.name}: {e}") from None
-    return devices
+    return _without_shadowed(devices, {n for n, _ in map(parse_device_spec, specs)})
+
+
+def _without_shadowed(devices: list[Device], asked: set[str]) -> list[Device]:
+    """A kernel module takes the place of a built-in device (one not asked for
+    by --device) that has its major or one of its node paths."""
+    from .kmodule import KernelModule
+
+    modules = [d for d in devices if isinstance(d, KernelModule)]
+    taken_majors = {m.major_number for m in modules if m.major_number}
+    taken_paths = {path for m in modules for path in m.node_paths()}
+    return [
+        d
+        for d in devices
+        if isinstance(d, KernelModule)
+        or d.name in asked
+        or not (
+            (d.major_number and d.major_number in taken_majors)
+            or any(spec.path in taken_paths for spec in d.nodes())
+        )
+    ]
 
 
 __all__ = [
@@ -103,6 +175,8 @@ __all__ = [
     "UnknownDevice",
     "absolute_spec",
     "build_devices",
+    "defining_params",
+    "origin",
     "parse_device_spec",
     "resolve",
 ]

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from .ioctl import IO, IOR, IOW, IOWR, Ioctl
+
 POLLIN = 0x001
 POLLPRI = 0x002
 POLLOUT = 0x004
@@ -37,6 +39,18 @@ DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
 
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 
+#: `major = DYNAMIC_MAJOR`: the sandbox picks a free major at load, as the kernel's
+#: register_chrdev(0, ...) does; `major_number` (and dmesg) tell which
+DYNAMIC_MAJOR = -1
+
+__all__ = [
+    "DEFAULT_POLLMASK", "DYNAMIC_MAJOR", "IO", "IOR", "IOW", "IOWR", "POLLERR", "POLLHUP",
+    "POLLIN", "POLLOUT", "POLLPRI", "POLLRDNORM", "POLLWRNORM", "SEEK_CUR", "SEEK_END",
+    "SEEK_SET", "Block",
+    "Context", "Device", "DeviceError", "DeviceFile", "Ioctl", "NodeSpec", "Param",
+    "ParamError", "PollTable", "WaitQueue",
+]  # fmt: skip
+
 
 class DeviceError(Exception):
     """An operation failed with a kernel errno (the caller sees -1 / errno)."""
@@ -47,11 +61,19 @@ class DeviceError(Exception):
 
 
 class Block(Exception):
-    """The operation must sleep until `queue` is woken, then run again."""
+    """The operation must sleep until `queue` is woken, then run again.
 
-    def __init__(self, queue: WaitQueue) -> None:
+    `interrupted`, if given, is called when a signal wakes the sleeping caller
+    before the kernel decides between EINTR and a restart: a driver whose call
+    is still in flight elsewhere (a hosted kernel module) finishes it there and
+    returns its result, or None to let the signal interrupt the call."""
+
+    def __init__(
+        self, queue: WaitQueue, interrupted: Callable[[], int | None] | None = None
+    ) -> None:
         super().__init__()
         self.queue = queue
+        self.interrupted = interrupted
 
 
 class WaitQueue:
@@ -110,6 +132,14 @@ class Context(Protocol):
         """A NUL-terminated string of at most `limit` bytes (EFAULT, or ENAMETOOLONG)."""
         ...
 
+    def user_writable(self, addr: int, size: int) -> bool:
+        """Is [addr, addr+size) mapped writable in the caller (access_ok and more)?"""
+        ...
+
+    def has_fd(self, fd: int) -> bool:
+        """Is `fd` an open file descriptor of the caller?"""
+        ...
+
 
 class DeviceFile:
     """One open file description of a device. Override the operations you support."""
@@ -155,6 +185,8 @@ class Param:
     min: int | None = None
     max: int | None = None
     choices: Sequence[str] | None = None
+    #: how listings show the value: "" as is, "ioctl" as a command (0x4008eb00, _IOW(235, 0, 8))
+    show: str = ""
 
     def parse(self, raw: Any) -> Any:
         value: Any
@@ -209,6 +241,7 @@ class Device:
 
     config: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = field(default=lambda line: None, repr=False)
+    assigned_major: int = field(default=0, repr=False)  # a DYNAMIC_MAJOR's, set at load
 
     def __post_init__(self) -> None:
         self.config = self.load_params(self.config)
@@ -238,6 +271,8 @@ class Device:
     @property
     def major_number(self) -> int:
         """The major this instance registered (a parameter for some drivers)."""
+        if self.assigned_major:
+            return self.assigned_major
         return int(self.config.get("major", self.major))
 
     def nodes(self) -> Iterator[NodeSpec]:
@@ -249,9 +284,31 @@ class Device:
         """A new open file of the node with this minor and inode number."""
         raise NotImplementedError
 
+    def ioctls(self) -> dict[int, Ioctl]:
+        """The driver's ioctl commands by number, with names traces show (see ioctl.py)."""
+        return {}
+
     def syscalls(self) -> dict[int, Callable[[Context, tuple[int, ...]], int]]:
         """New syscalls this driver adds: number -> handler(ctx, args)."""
         return {}
+
+    def native_call(self, nr: int, ctx: Context, args: tuple[int, ...]) -> bool:
+        """For a number of ours that is also a real syscall here: is this call the
+        real one (its arguments say so)? Then the kernel runs it, not our handler."""
+        return False
+
+    def collision_rule(self, nr: int) -> str:
+        """How native_call tells the real syscall at `nr` from ours ('' if it does not)."""
+        return ""
+
+    def event_fds(self) -> dict[int, Callable[[], None]]:
+        """File descriptors the supervisor's loop watches for this driver, each with
+        what to call when it is readable (a hosted module's replies)."""
+        return {}
+
+    def exit(self) -> None:
+        """rmmod, or the end of a private run: the driver's module_exit. Raises
+        DeviceError(EBUSY) to refuse."""
 
     def task_exit(self, tid: int, tgid: int) -> None:
         """A thread (tid) of process tgid ended; tid == tgid: the whole process is gone."""

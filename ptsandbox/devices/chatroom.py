@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .base import (
+    IOW,
     POLLIN,
     POLLOUT,
     POLLRDNORM,
@@ -43,20 +44,14 @@ from .base import (
     Device,
     DeviceError,
     DeviceFile,
+    Ioctl,
     Param,
     PollTable,
     WaitQueue,
 )
 
 NAME_MAX = 32  # including the NUL, as in cprogs/chatroom.h
-_IOC_WRITE = 1
-
-
-def _iow(magic: str, nr: int, size: int) -> int:
-    return (_IOC_WRITE << 30) | (size << 16) | (ord(magic) << 8) | nr
-
-
-CHATROOM_IOC_SET_NAME = _iow("k", 1, NAME_MAX)
+CHATROOM_IOC_SET_NAME = IOW("k", 1, NAME_MAX)
 
 
 @dataclass(eq=False)
@@ -163,6 +158,9 @@ class Chatroom(Device):
         self._ids = itertools.count(1)
         self.messages = 0
         self.dropped = 0
+
+    def ioctls(self) -> dict[int, Ioctl]:
+        return {CHATROOM_IOC_SET_NAME: Ioctl("CHATROOM_IOC_SET_NAME", "string")}
 
     def open(self, ctx: Context, minor: int, inode: int) -> DeviceFile:
         member = Member(next(self._ids), ctx.tgid, str(ctx.tgid))

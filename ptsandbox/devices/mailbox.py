@@ -5,8 +5,22 @@ numbers that are parameters. The defaults, 400 and 401, lie in the x86_64
 numbering hole that no real syscall uses (337-423 today: the hole used to
 start at 335, but Linux 6.11 and 6.16 took 335 and 336 for uretprobe and
 uprobe). Old-kernel course programs used 292 and 293, which are dup3 and
-pipe2 today: mapping onto a real number shadows that syscall for the traced
-programs, and a warning says so at load.
+pipe2 today (glibc's pipe() calls pipe2, so a barrier's own pipe() would be
+taken for myreceive). At those two numbers a call is told apart by its
+arguments, a rule that cannot take a mailbox call for the real one:
+
+  pipe2(fds, flags)       the real call iff `flags` lies within O_CLOEXEC |
+                          O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE and
+                          `fds` points to 8 writable mapped bytes at or above
+                          PID_MAX_LIMIT (2^22): a pid is always below that.
+  dup3(old, new, flags)   the real call iff `flags` lies within O_CLOEXEC,
+                          `old` is an open fd of the caller and 0 <= new <
+                          2^20: a mailbox call's third argument is its buffer,
+                          a pointer, never 0 or O_CLOEXEC (a NULL buffer is
+                          EFAULT for a mailbox call anyway).
+
+Any other real number is shadowed outright for the traced programs. A
+warning names every collision at load, and the grade report repeats it.
 
   mysend(pid, n, buf)     0 <= n <= MSG_MAX bytes to process `pid`.
                           ESRCH no such process; EINVAL bad n; EFAULT bad buf.
@@ -53,6 +67,11 @@ class Box:
     arrived: WaitQueue = field(default_factory=lambda: WaitQueue("mail"))
 
 
+# pipe2's flags: O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE (= O_EXCL)
+PIPE2_FLAGS = os.O_CLOEXEC | os.O_NONBLOCK | os.O_DIRECT | os.O_EXCL
+PID_MAX_LIMIT = 1 << 22  # include/linux/threads.h: no pid reaches it
+
+
 def _signed(value: int, bits: int = 32) -> int:
     value &= (1 << bits) - 1
     return value - (1 << bits) if value >> (bits - 1) else value
@@ -89,6 +108,28 @@ class Mailbox(Device):
         from ..sysnr import NAMES
 
         return [(nr, NAMES[nr]) for nr in (self["mysend_nr"], self["myreceive_nr"]) if nr in NAMES]
+
+    def native_call(self, nr: int, ctx: Context, args: tuple[int, ...]) -> bool:
+        from ..sysnr import NAMES
+
+        real = NAMES.get(nr)
+        if real == "pipe2":
+            flags, fds = args[1], args[0]  # all 64 bits: a pointer's low half may be 0
+            return not flags & ~PIPE2_FLAGS and fds >= PID_MAX_LIMIT and ctx.user_writable(fds, 8)
+        if real == "dup3":
+            old, new, flags = _signed(args[0]), _signed(args[1]), args[2]
+            return not flags & ~os.O_CLOEXEC and 0 <= new < 1 << 20 and ctx.has_fd(old)
+        return False
+
+    def collision_rule(self, nr: int) -> str:
+        from ..sysnr import NAMES
+
+        real = NAMES.get(nr)
+        if real == "pipe2":
+            return "a call with pipe2's arguments (a writable int[2], pipe flags) runs as pipe2"
+        if real == "dup3":
+            return "a call with dup3's arguments (an open fd, a fd, O_CLOEXEC or 0) runs as dup3"
+        return ""
 
     def syscalls(self) -> dict[int, Callable[[Context, tuple[int, ...]], int]]:
         return {self["mysend_nr"]: self.mysend, self["myreceive_nr"]: self.myreceive}

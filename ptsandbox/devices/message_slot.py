@@ -26,6 +26,19 @@ tau (the 2019+ variant: "a non-zero channel id"): any id >= 1, at most
   read   no channel EINVAL, channel never written EWOULDBLOCK, buffer smaller
          than the message ENOSPC, bad buffer EFAULT; returns the length.
 
+Course variants, parameters of either profile:
+  major     the course header's MAJOR_NUM; the set-channel command follows it
+            (_IOW(major, 0, unsigned long)) unless ioctl_cmd is given.
+  mode_cmd  a second ioctl that sets the open file's write mode (2019):
+            argument 0 overwrite (the default), 1 append; anything else
+            EINVAL. In append mode a write adds to the channel's message; a
+            result longer than msg_max: EMSGSIZE (tau) or cut to msg_max (seed).
+  censor_cmd  an ioctl that turns the open file's censorship on (1) or off
+            (0) (2025); anything else EINVAL. A censored write stores every
+            censor_every-th byte (the 3rd, 6th, ...) as censor_char.
+  A command value below 256 is an ioctl number: the command is then
+  _IOW(major, value, unsigned long), either size of the argument accepted.
+
 Memory: a channel costs its message (<= 128 bytes) plus ~150 bytes of Python
 bookkeeping, so a slot full of 2^20 channels of 128 bytes holds ~290 MB.
 """
@@ -37,7 +50,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .base import Context, Device, DeviceError, DeviceFile, NodeSpec, Param
+from .base import Context, Device, DeviceError, DeviceFile, Ioctl, NodeSpec, Param
 
 _IOC_WRITE = 1
 
@@ -83,8 +96,18 @@ class SlotFile(DeviceFile):
         self.driver = driver
         self.slot = slot
         self.channel: int | None = None
+        self.append = False  # mode_cmd
+        self.censor = False  # censor_cmd
 
     def ioctl(self, ctx: Context, cmd: int, arg: int) -> int:
+        if cmd in self.driver.mode_commands or cmd in self.driver.censor_commands:
+            if arg not in (0, 1):
+                raise DeviceError(errno.EINVAL)
+            if cmd in self.driver.mode_commands:
+                self.append = bool(arg)
+            else:
+                self.censor = bool(arg)
+            return 0
         if cmd not in self.driver.commands:
             raise DeviceError(errno.EINVAL)
         if not self.driver["channel_min"] <= arg <= self.driver["channel_max"]:
@@ -102,11 +125,18 @@ class SlotFile(DeviceFile):
             if check == "size" and not d["truncate"] and too_short_or_long:
                 raise DeviceError(errno.EMSGSIZE)
         assert self.channel is not None
-        size = min(count, msg_max)
+        old = self.slot.channels.get(self.channel, b"").rstrip(b"\0") if self.append else b""
+        if self.append and not d["truncate"] and len(old) + count > msg_max:
+            raise DeviceError(errno.EMSGSIZE)
+        size = min(count, msg_max - len(old))
         data = ctx.copy_from_user(buf, size)  # EFAULT: the old message stays
         is_new = self.channel not in self.slot.channels
         if is_new and len(self.slot.channels) >= d["max_channels"]:
             raise DeviceError(errno.ENOMEM)
+        if self.censor:
+            every, mark = d["censor_every"], d["censor_char"].encode()[:1] or b"#"
+            data = bytes(mark[0] if (i + 1) % every == 0 else c for i, c in enumerate(data))
+        data = old + data
         if d["zero_fill"]:
             data = data.ljust(msg_max, b"\0")
         self.slot.channels[self.channel] = data
@@ -152,16 +182,31 @@ class MessageSlot(Device):
         Param("profile", "seed", "the assignment's rules", str, choices=tuple(PROFILES)),
         Param("major", 235, "major number registered (mknod c MAJOR MINOR)", int, 1, 511),
         Param("nodes", "", "nodes made at load: PATH[@MINOR] separated by ';'", str),
-        Param("ioctl_cmd", iow(235, 0, 8), "the set-channel ioctl command", int, 0, (1 << 32) - 1),
+        Param(
+            "ioctl_cmd",
+            iow(235, 0, 8),
+            "the set-channel ioctl command",
+            int,
+            0,
+            (1 << 32) - 1,
+            show="ioctl",
+        ),
         Param("accept_both_sizes", True, "also accept the command with a 4-byte size field", bool),
         Param("channel_min", -1, "lowest channel (default: the profile's)", int),
         Param("channel_max", -1, "highest channel (default: the profile's)", int),
         Param("msg_max", -1, "message buffer size (default: 128)", int, -1, 1 << 20),
         Param("max_channels", 1 << 20, "distinct channels one slot may hold", int, 1, 1 << 30),
         Param("checks", "", "order of error checks, e.g. channel,size,empty,space,fault", str),
-    )
+        Param("mode_cmd", 0, "ioctl setting write mode 0/1 (append; <256: nr), 0: none", int,
+              0, (1 << 32) - 1),
+        Param("censor_cmd", 0, "ioctl setting censorship 0/1 (<256: nr), 0: none", int,
+              0, (1 << 32) - 1),
+        Param("censor_every", 3, "censorship replaces every Nth byte", int, 1, 1 << 20),
+        Param("censor_char", "#", "what a censored byte becomes", str),
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
+        given = {key.lower() for key in self.config}
         super().__post_init__()
         profile = PROFILES[self.config["profile"]]
         for key, value in profile.items():
@@ -176,14 +221,29 @@ class MessageSlot(Device):
 
             raise ParamError(f"checks: unknown check(s) {', '.join(sorted(unknown))}")
         self._order = order
-        cmd = self.config["ioctl_cmd"]
-        self.commands = {cmd}
-        if self.config["accept_both_sizes"]:
-            self.commands |= {_with_size(cmd, 4), _with_size(cmd, 8)}
+        major = self.config["major"]
+        if "ioctl_cmd" not in given:  # the header's _IOW(MAJOR_NUM, 0, ...)
+            self.config["ioctl_cmd"] = iow(major, 0, 8)
+        self.commands = self._command_set(self.config["ioctl_cmd"])
+        self.mode_commands = self._command_set(self.config["mode_cmd"])
+        self.censor_commands = self._command_set(self.config["censor_cmd"])
         self.slots: dict[int, Slot] = {}
+
+    def _command_set(self, cmd: int) -> set[int]:
+        """The command and (accept_both_sizes) its other argument size; below 256 an nr."""
+        if cmd == 0:
+            return set()
+        if cmd < 256:
+            cmd = iow(self.config["major"], cmd, 8)
+        if self.config["accept_both_sizes"]:
+            return {cmd, _with_size(cmd, 4), _with_size(cmd, 8)}
+        return {cmd}
 
     def check_order(self, allowed: tuple[str, ...]) -> list[str]:
         return [c for c in self._order if c in allowed]
+
+    def ioctls(self) -> dict[int, Ioctl]:
+        return {cmd: Ioctl("MSG_SLOT_CHANNEL", "int") for cmd in self.commands}
 
     def nodes(self) -> Iterator[NodeSpec]:
         for item in filter(None, (s.strip() for s in str(self.config["nodes"]).split(";"))):

@@ -40,7 +40,7 @@ class SubmissionError(Exception):
 def unpack(path: Path, into: Path) -> Path:
     """Copy a folder, or extract a zip (refusing paths that escape), into `into`."""
     if path.is_dir():
-        shutil.copytree(path, into / "submission", symlinks=False)
+        shutil.copytree(path, into / "submission", symlinks=True)  # a link to ~/.ssh stays a link
         return into / "submission"
     if path.suffix == ".zip" and path.is_file():
         root = into / "submission"

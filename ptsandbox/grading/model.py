@@ -30,6 +30,7 @@ class Scenario:
     programs: tuple[str, ...]  # the clients it needs: a compile failure fails it
     limits: Limits = field(default_factory=Limits)
     devices: tuple[str, ...] = ()  # --device specs this scenario needs on top
+    visibility: str = "visible"  # Gradescope: visible, hidden, after_due_date, after_published
 
 
 def scenario(
@@ -61,6 +62,7 @@ class Assignment:
     devices: tuple[str, ...]  # the reference devices (--device specs)
     scenarios: tuple[Scenario, ...]
     module_sources: tuple[str, ...] = ()  # glob patterns of the student's module source
+    course_file: str = ""  # the course file it was loaded from (grading/course.py), if any
 
     @property
     def max_score(self) -> float:
@@ -80,6 +82,7 @@ class ScenarioResult:
     passed: bool
     message: str = ""
     seconds: float = 0.0
+    visibility: str = "visible"
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()

@@ -20,7 +20,7 @@ def gradescope(result: SubmissionResult) -> str:
             "max_score": s.max_points,
             "status": "passed" if s.passed else "failed",
             "output": s.description + ("" if s.passed else "\n\n" + s.message),
-            "visibility": "visible",
+            "visibility": s.visibility,
             "extra_data": {"seconds": s.seconds},
         }
         for s in result.scenarios

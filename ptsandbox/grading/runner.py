@@ -16,6 +16,7 @@ from pathlib import Path
 from ..api import ExpectTimeout, Sandbox
 from ..devices import build_devices, parse_device_spec
 from ..tracer import TracerError
+from . import contain as sandboxing
 from .build import SubmissionError, build, fresh_dir, unpack
 from .context import ScenarioContext
 from .model import Assignment, Scenario, ScenarioFailed, ScenarioResult, SubmissionResult
@@ -31,10 +32,34 @@ def merge_specs(*groups: Sequence[str]) -> list[str]:
     return [",".join([name, *(f"{k}={v}" for k, v in p.items())]) for name, p in merged.items()]
 
 
+def collision_notes(assignment: Assignment, device_specs: Sequence[str]) -> list[str]:
+    """Real syscalls the devices' numbers collide with (old course numbers), for the report."""
+    from ..supervisor import collision_warning
+    from ..sysnr import NAMES
+
+    notes: list[str] = []
+    for scenario in assignment.scenarios:
+        specs = merge_specs(assignment.devices, scenario.devices, device_specs)
+        for device in build_devices(specs, builtins=False):
+            for nr, handler in device.syscalls().items():
+                if nr not in NAMES:
+                    continue
+                name = getattr(handler, "__name__", f"syscall_{nr}")
+                note = f"note: {collision_warning(device, nr, name)}"
+                if note not in notes:
+                    notes.append(note)
+    return notes
+
+
 def grade_submission(
-    path: str, assignment: Assignment, device_specs: Sequence[str] = ()
+    path: str, assignment: Assignment, device_specs: Sequence[str] = (), contain: bool = True
 ) -> SubmissionResult:
+    """Grade one submission; with `contain`, its build and each scenario run in a
+    bubblewrap sandbox (contain.py)."""
     result = SubmissionResult(str(path), assignment.name)
+    if contain and (why := sandboxing.unavailable()):
+        result.error = f"{why}: {sandboxing.GRADE_HINT}"
+        return result
     work = fresh_dir("ptsandbox-grade-")
     try:
         try:
@@ -42,13 +67,20 @@ def grade_submission(
         except (SubmissionError, OSError) as e:
             result.error = str(e)
             return result
-        built = build(root, assignment, work / "bin")
-        result.build_log = built.log
+        if contain:
+            built = sandboxing.build(work, root, assignment, work / "bin")
+        else:
+            built = build(root, assignment, work / "bin")
+        result.build_log = built.log + collision_notes(assignment, device_specs)
         for i, scenario in enumerate(assignment.scenarios):
             workdir = work / f"scenario-{i}"
             workdir.mkdir()
             specs = merge_specs(assignment.devices, scenario.devices, device_specs)
-            result.scenarios.append(_run_scenario(scenario, built, specs, workdir))
+            if contain:
+                ran = sandboxing.run_scenario(assignment, scenario, built, specs, workdir)
+            else:
+                ran = _run_scenario(scenario, built, specs, workdir)
+            result.scenarios.append(ran)
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -66,8 +98,9 @@ def _run_scenario(
             for p in broken
         )
         return ScenarioResult(
-            scenario.name, scenario.description, 0.0, scenario.points, False, message
-        )
+            scenario.name, scenario.description, 0.0, scenario.points, False, message,
+            visibility=scenario.visibility,
+        )  # fmt: skip
     limit = scenario.limits.processes
     with Sandbox(build_devices(specs, builtins=False), process_limit=limit) as sb:
         ctx = ScenarioContext(sb, built, scenario.limits, workdir)  # type: ignore[arg-type]
@@ -93,6 +126,7 @@ def _run_scenario(
         passed,
         message,
         round(time.monotonic() - start, 2),
+        scenario.visibility,
     )
 
 
@@ -102,6 +136,7 @@ def grade_many(
     device_specs: Sequence[str],
     jobs: int,
     on_done: Callable[[SubmissionResult], None] = lambda r: None,
+    contain: bool = True,
 ) -> list[SubmissionResult]:
     """Grade `jobs` submissions at a time, each in a worker process of its own
     (`ptsandbox grade-worker`), so one submission cannot disturb another."""
@@ -109,8 +144,12 @@ def grade_many(
 
     def work(path: str) -> SubmissionResult:
         argv = [sys.executable, "-m", "ptsandbox", "grade-worker", path, assignment.name]
+        if assignment.course_file:
+            argv += ["--course", assignment.course_file]
         for spec in device_specs:
             argv += ["--device", spec]
+        if not contain:
+            argv.append("--no-contain")
         proc = subprocess.run(argv, capture_output=True, text=True)
         try:
             return SubmissionResult.from_dict(json.loads(proc.stdout))

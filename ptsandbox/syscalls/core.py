@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import socket
 import struct
 import time
 from collections import Counter
@@ -70,6 +71,7 @@ class CallContext(Context):
         self.tgid = self.pid = thread.tgid
         self.flags = f.flags if f else 0
         self.pos = pos
+        self.transfers: list[tuple[str, int, bytes]] | None = None  # kept while tracing
 
     @property
     def comm(self) -> str:
@@ -79,22 +81,46 @@ class CallContext(Context):
         if size > COPY_LIMIT:
             raise DeviceError(errno.ENOMEM)
         try:
-            return read_memory(self.tid, addr, size)
+            data = read_memory(self.tid, addr, size)
         except OSError:
             raise DeviceError(errno.EFAULT) from None
+        if self.transfers is not None:
+            self.transfers.append(("in", addr, data))
+        return data
 
     def copy_to_user(self, addr: int, data: bytes) -> None:
         try:
             write_memory(self.tid, addr, data)
         except OSError:
             raise DeviceError(errno.EFAULT) from None
+        if self.transfers is not None:
+            self.transfers.append(("out", addr, bytes(data)))
 
     def strncpy_from_user(self, addr: int, limit: int) -> bytes:
         try:
-            return read_string(self.tid, addr, limit)
+            data = read_string(self.tid, addr, limit)
         except OSError as e:
             code = errno.ENAMETOOLONG if e.errno == errno.ENAMETOOLONG else errno.EFAULT
             raise DeviceError(code) from None
+        if self.transfers is not None:
+            self.transfers.append(("in", addr, data + b"\0"))
+        return data
+
+    def user_writable(self, addr: int, size: int) -> bool:
+        end = addr + size
+        try:
+            with open(f"/proc/{self.tid}/maps") as f:
+                for line in f:
+                    span, perms = line.split(maxsplit=2)[:2]
+                    lo, hi = (int(x, 16) for x in span.split("-"))
+                    if lo <= addr < hi:
+                        return "w" in perms and end <= hi
+        except (OSError, ValueError):
+            return False
+        return False
+
+    def has_fd(self, fd: int) -> bool:
+        return 0 <= fd <= 0x7FFFFFFF and os.path.lexists(f"/proc/{self.tid}/fd/{fd}")
 
 
 # --------------------------------------------------------------------------
@@ -105,11 +131,13 @@ class CallContext(Context):
 class ProcessInfo:
     tgid: int
     watched: set[int] = field(default_factory=set)  # fd numbers with a watch filter
+    comm: str | None = None  # cached for trace events; forgotten at exec
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # grading keeps every call: keep them small
 class TraceEvent:
-    """One call that touched the sandbox (`Sandbox.trace`, `run --trace`)."""
+    """One call that touched the sandbox (`Sandbox.trace`, `run --trace`), or (kind
+    "exit", only for trace sinks) a traced process ending."""
 
     time: float  # time.monotonic()
     pid: int
@@ -117,12 +145,21 @@ class TraceEvent:
     syscall: str
     args: str  # decoded, strace style
     result: int | None  # None: the caller went to sleep (the call re-runs later)
+    # added for strace-style output and record/replay; old readers ignore them
+    kind: str = "call"  # "call", "unfinished" (went to sleep), "resumed", "exit"
+    wall: float = 0.0  # time.time(), for -t timestamps
+    duration: float | None = None  # seconds from entry (first entry when resumed)
+    values: tuple[calltrace.Arg, ...] = ()  # the arguments, structured
+    first_output: int | None = None  # values from here are outputs (see calltrace.Call)
+    device: str | None = None  # the device whose operation this was
+    comm: str = ""
+    raw: tuple[int, ...] = ()  # the syscall's raw arguments (device operations)
+    transfers: tuple[tuple[str, int, bytes], ...] = ()  # ("in"/"out", address, bytes)
+    status: int | None = None  # kind "exit": the wait status
 
     @property
     def errno(self) -> str | None:
-        if self.result is not None and -4096 < self.result < 0:
-            return errno.errorcode.get(-self.result, str(-self.result))
-        return None
+        return calltrace.errno_name(self.result)
 
 
 @dataclass
@@ -132,6 +169,7 @@ class Parking:
     since: float
     what: str
     file: OpenFile | None
+    interrupted: Callable[[], int | None] | None = None
 
 
 class SyscallCore:
@@ -145,12 +183,16 @@ class SyscallCore:
         self.procs: dict[int, ProcessInfo] = {}
         self.parked: dict[Thread, Parking] = {}
         self.counts: Counter[str] = Counter()
+        self.native_collisions: Counter[str] = Counter()  # calls at a device's number run natively
         self.extra: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
-        self.trace: Callable[[Thread, str], None] | None = None  # strace-style lines
+        self.trace: Callable[[Thread, TraceEvent], None] | None = None  # --trace, record
         self.events: list[TraceEvent] | None = None  # records, when asked for
         self.event_hooks: list[Callable[[TraceEvent], None]] = []
         self.on_call: Callable[[Thread, str], None] | None = None  # per-stop accounting
         self._table: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
+        self.call_start: dict[Thread, float] = {}  # entry time of each thread's call
+        self.unfinished: dict[Thread, tuple[str, float]] = {}  # asleep: (syscall, since)
+        self.last_transfers: list[tuple[str, int, bytes]] = []
 
     # -- dispatch ----------------------------------------------------------------
 
@@ -159,6 +201,8 @@ class SyscallCore:
         self.counts[name] += 1
         if self.on_call is not None:
             self.on_call(t, name)
+        if self.tracing:
+            self.call_start[t] = time.monotonic()
         handler = self.extra.get(nr) or self._table.get(nr)  # a driver's syscall shadows
         if handler is None:
             return ALLOW
@@ -175,22 +219,35 @@ class SyscallCore:
             # filters are inherited over fork: so is the set of watched fds
             self.proc(t.tgid).watched = set(self.proc(parent.tgid).watched)
 
-    def on_exit(self, t: Thread) -> None:
+    def on_exit(self, t: Thread, status: int | None = None) -> None:
         self.unpark(t)
+        self.call_start.pop(t, None)
+        self.unfinished.pop(t, None)
         if t.tid == t.tgid:
             self.procs.pop(t.tgid, None)
+            if status is not None and self.trace is not None:
+                now = time.monotonic()
+                event = TraceEvent(now, t.tgid, t.tid, "+++", "", None, kind="exit",
+                                   wall=time.time(), status=status)  # fmt: skip
+                self.trace(t, event)
 
     # -- blocking ----------------------------------------------------------------
 
     def park(
-        self, t: Thread, queue: Any, what: str, f: OpenFile | None, fd: int | None = None
+        self,
+        t: Thread,
+        queue: Any,
+        what: str,
+        f: OpenFile | None,
+        fd: int | None = None,
+        interrupted: Callable[[], int | None] | None = None,
     ) -> Outcome:
         """Put the caller to sleep until `queue` is woken (then its call runs again).
 
         When the file polls that queue, its readiness token follows every wake,
         so the thread sleeps in ppoll() on its own fd and the kernel wakes it;
         otherwise it sleeps on nothing and a wake interrupts it (one stop more)."""
-        self.parked[t] = Parking(t, queue, time.monotonic(), what, f)
+        self.parked[t] = Parking(t, queue, time.monotonic(), what, f, interrupted)
         if fd is not None and f is not None and queue in f.poll_queues:
             return self._park_job(fd)
         queue.add(t, lambda: self.tracer.interrupt(t))
@@ -199,6 +256,14 @@ class SyscallCore:
     @staticmethod
     def _park_job(fd: int | None) -> Job:
         yield Park(fd)
+
+    def signalled(self, t: Thread) -> int | None:
+        """A signal woke the parked `t`: the call's final result, if its driver has one
+        (else None: the kernel turns the call into EINTR or a restart)."""
+        p = self.parked.get(t)
+        if p is None or p.interrupted is None:
+            return None
+        return p.interrupted()
 
     def unpark(self, t: Thread) -> None:
         p = self.parked.pop(t, None)
@@ -215,15 +280,57 @@ class SyscallCore:
     def tracing(self) -> bool:
         return self.trace is not None or self.events is not None
 
-    def _emit(self, t: Thread, call: str, value: int | None) -> None:
-        if self.trace is not None:
-            self.trace(t, calltrace.line(t.tgid if t.tid == t.tgid else t.tid, call, value))
-        if self.events is not None:
+    def _emit(
+        self,
+        t: Thread,
+        call: str | calltrace.Call,
+        value: int | None,
+        device: str | None = None,
+        raw: tuple[int, ...] = (),
+    ) -> None:
+        """Record one call for the trace sinks: a result, or None when it went to
+        sleep (shown once as unfinished; its completion later is "resumed")."""
+        if not self.tracing:
+            return
+        if isinstance(call, str):
             name, _, rest = call.partition("(")
-            event = TraceEvent(time.monotonic(), t.tgid, t.tid, name, rest[:-1], value)
+            c = calltrace.Call(name, (calltrace.Sym(rest[:-1]),) if rest[:-1] else ())
+        else:
+            c = call
+        now = time.monotonic()
+        started = self.call_start.get(t, now)
+        kind = "call"
+        pending = self.unfinished.get(t)
+        if pending is not None and pending[0] != c.name:
+            pending = None  # that sleep ended in a signal; this is another call
+            del self.unfinished[t]
+        if value is None:
+            if pending is not None:
+                return  # woken, but asleep again in the same call: still unfinished
+            self.unfinished[t] = (c.name, started)
+            kind = "unfinished"
+        elif pending is not None:
+            del self.unfinished[t]
+            kind, started = "resumed", pending[1]
+        transfers = tuple(self.last_transfers) if device is not None else ()
+        event = TraceEvent(
+            now, t.tgid, t.tid, c.name, c.text, value, kind=kind, wall=time.time(),
+            duration=None if value is None else now - started, values=c.args,
+            first_output=c.first_output, device=device, comm=self._comm(t) if device else "",
+            raw=raw, transfers=transfers,
+        )  # fmt: skip
+        if self.trace is not None:
+            self.trace(t, event)
+        if self.events is not None:
             self.events.append(event)
             for hook in self.event_hooks:
                 hook(event)
+
+    def _comm(self, t: Thread) -> str:
+        p = self.proc(t.tgid)
+        if p.comm is None:
+            p.comm = t.comm()
+        return p.comm
 
     def _fdname(self, fd: int, f: OpenFile) -> str:
         return f"{fd}<{f.path}>"
@@ -236,15 +343,19 @@ class SyscallCore:
         what: str,
         op: Callable[[CallContext], int],
         pos: int | None = None,
-        render: Callable[[int], str] | None = None,
+        render: Callable[[int], str | calltrace.Call] | None = None,
+        raw: tuple[int, ...] = (),
     ) -> Outcome:
         """Run one device operation with the kernel's blocking and error conventions."""
+        self.last_transfers = []
         outcome = self._device_op_inner(t, fd, f, what, op, pos)
         if self.tracing and render is not None:
             self._emit(
                 t,
                 render(outcome if isinstance(outcome, int) else 0),
                 outcome if isinstance(outcome, int) else None,
+                device=f.node.device.name if f.node.device else "",
+                raw=raw,
             )
         return outcome
 
@@ -261,6 +372,8 @@ class SyscallCore:
         if f.released:
             return -errno.EBADF
         ctx = CallContext(t, f, f.pos if pos is None else pos)
+        if self.tracing:
+            ctx.transfers = self.last_transfers
         try:
             result = op(ctx)
             if pos is None:
@@ -273,26 +386,58 @@ class SyscallCore:
             else:
                 self.vfs.mark_dirty(f)
                 self.vfs.sync_readiness([(t.tid, fd, f)])
-                return self.park(t, b.queue, what, f, fd if what == "read" else None)
+                # a token that could not be pulled would wake a ppoll() at once
+                on_fd = what == "read" and not f.token_stuck
+                return self.park(t, b.queue, what, f, fd if on_fd else None, b.interrupted)
         self.vfs.mark_dirty(f)
         self.vfs.sync_readiness([(t.tid, fd, f)])
+        if f.token and f.token_stuck:
+            return self._pull_token_in_tracee(f, fd, result)
+        return result
+
+    def _pull_token_in_tracee(self, f: OpenFile, fd: int, result: int) -> Job:
+        """No pidfd reaches this thread's fd table (Linux < 6.9, a thread with a
+        table of its own or a leader that has exited): it takes the stale
+        readiness token out of its socket itself, then gets its call's result."""
+        while True:
+            got = yield Run(NR["recvfrom"], (fd, Scratch(0), 16, socket.MSG_DONTWAIT, 0, 0))
+            if got < 0:
+                break
+        if got == -errno.EAGAIN:
+            f.token = f.token_stuck = False
+            self.vfs.mark_dirty(f)  # readable again meanwhile? the loop sends a new one
         return result
 
     def device_syscall(
-        self, name: str, handler: Callable[[Context, tuple[int, ...]], int]
+        self,
+        name: str,
+        handler: Callable[[Context, tuple[int, ...]], int],
+        native: Callable[[Context, tuple[int, ...]], bool] | None = None,
+        device: str = "",
     ) -> Callable[[Thread, tuple[int, ...]], Outcome]:
-        """A new syscall served by a device (no fd: it blocks by interrupt wake-up)."""
+        """A new syscall served by a device (no fd: it blocks by interrupt wake-up).
+        `native`: at a number that is also a real syscall, says which calls are
+        the real one (they run natively)."""
 
         def serve(t: Thread, args: tuple[int, ...]) -> Outcome:
             ctx = CallContext(t, None)
+            if native is not None and native(ctx, args):
+                self.native_collisions[name] += 1
+                return ALLOW
+            self.last_transfers = []
+            if self.tracing:
+                ctx.transfers = self.last_transfers
+            call = calltrace.Call(
+                name, (_s32(args[0]), _s32(args[1]), calltrace.Sym(f"{args[2]:#x}", args[2]))
+            )
             try:
                 result = handler(ctx, args)
             except DeviceError as e:
                 result = -e.errno
             except Block as b:
-                self._emit(t, f"{name}({args[0]}, {_s32(args[1])}, {args[2]:#x})", None)
-                return self.park(t, b.queue, name, None)
-            self._emit(t, f"{name}({_s32(args[0])}, {_s32(args[1])}, {args[2]:#x})", result)
+                self._emit(t, call, None, device=device, raw=args[:6])
+                return self.park(t, b.queue, name, None, None, b.interrupted)
+            self._emit(t, call, result, device=device, raw=args[:6])
             return result
 
         return serve

@@ -10,7 +10,7 @@ import socket
 import struct
 from collections.abc import Callable
 
-from .. import seccomp
+from .. import calltrace, seccomp
 from ..sysnr import NR
 from ..tracer import (
     ALLOW,
@@ -33,6 +33,9 @@ from .core import (
 )
 
 log = logging.getLogger("ptsandbox.syscalls")
+
+MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_TYPE = 0x1, 0x2, 0x3, 0xF
+PROT_WRITE = 0x2
 
 # Fixed answers for fd-taking calls a character device does not implement.
 FD_ERRNO: dict[str, int] = {
@@ -71,7 +74,7 @@ class FdCalls(SyscallCore):
         """The kernel closes the real fd; we only record it (graders check hygiene)."""
         f = self._file(t, a[0])
         if f is not None and self.tracing:
-            self._emit(t, f"close({self._fdname(_s32(a[0]), f)})", 0)
+            self._emit(t, calltrace.Call("close", (calltrace.Fd(_s32(a[0]), f.path),)), 0)
         return ALLOW
 
     def sys_fadvise64(self, t: Thread, a: tuple[int, ...]) -> Outcome:
@@ -80,8 +83,20 @@ class FdCalls(SyscallCore):
         return 0 if (a[3] & 0xFFFFFFFF) <= 5 else -errno.EINVAL
 
     def sys_mmap(self, t: Thread, a: tuple[int, ...]) -> Outcome:
-        if a[3] & MAP_ANONYMOUS or self._file(t, a[4]) is None:
+        if a[3] & MAP_ANONYMOUS:
             return ALLOW
+        f = self._file(t, a[4])
+        if f is None:
+            return ALLOW
+        length, prot, kind = a[1], a[2], a[3] & MAP_TYPE
+        if a[5] & 0xFFF or not length or kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
+            return -errno.EINVAL
+        # do_mmap's access checks come before the driver's mmap: a write-only or
+        # access-mode-3 fd gives EACCES, as for /dev/null
+        if kind != MAP_PRIVATE and prot & PROT_WRITE and not f.writable:
+            return -errno.EACCES
+        if not f.readable:
+            return -errno.EACCES
         return -errno.ENODEV  # no mmap in the device's file_operations
 
     def sys_fcntl(self, t: Thread, a: tuple[int, ...]) -> Outcome:

@@ -8,6 +8,7 @@ import errno
 import logging
 import os
 import socket
+import stat
 import struct
 import time
 from collections.abc import Callable, Generator
@@ -20,11 +21,12 @@ from ..tracer import (
     Job,
     Outcome,
     Run,
+    Scratch,
     Thread,
     read_memory,
     read_string,
 )
-from ..vfs import O_LARGEFILE, O_PATH, Node, OpenFile
+from ..vfs import O_LARGEFILE, O_PATH, Node, OpenFile, host_device_path, is_host_device_node
 from .core import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, PATH_MAX, CallContext, SyscallCore, _s32
 
 log = logging.getLogger("ptsandbox.syscalls")
@@ -85,10 +87,11 @@ class PathCalls(SyscallCore):
     # -- paths -------------------------------------------------------------------
 
     def _resolve(self, t: Thread, dirfd: int | None, path: bytes) -> tuple[str | None, int]:
-        """(absolute path, 0), or (None, -errno) for a virtual dirfd."""
+        """(absolute path, 0); (None, -errno) for a virtual dirfd or a walk through a
+        node; (None, 0) when the path is the host's business."""
         text = os.fsdecode(path)
         if text.startswith("/"):
-            return os.path.normpath(text), 0
+            return self._walk(text)
         if dirfd is None or dirfd == AT_FDCWD:
             try:
                 base = os.readlink(f"/proc/{t.tid}/cwd")
@@ -101,7 +104,31 @@ class PathCalls(SyscallCore):
                 base = os.readlink(f"/proc/{t.tid}/fd/{dirfd}")
             except OSError:
                 return None, 0
-        return os.path.normpath(os.path.join(base, text)), 0
+        return self._walk(base + "/" + text)
+
+    def _walk(self, path: str) -> tuple[str | None, int]:
+        """The kernel's path walk, done lexically where it can be: empty components
+        ('//', a leading '//' too, which os.path.normpath keeps) and '.' vanish; '..'
+        leaves the directory the prefix really is (symlinks followed), and the host
+        answers for a prefix that is not a directory. Anything after a node needs the
+        node to be a directory: ENOTDIR, as for '/dev/null/.' (a trailing '/' is
+        checked by the caller)."""
+        parts: list[str] = []
+        for comp in path.split("/"):
+            if not comp:
+                continue
+            here = "/" + "/".join(parts)
+            if parts and self.vfs.lookup(here) is not None:
+                return None, -errno.ENOTDIR
+            if comp == ".":
+                continue
+            if comp == "..":
+                if not os.path.isdir(here):
+                    return None, 0  # the kernel's own walk fails (ENOENT, ENOTDIR, ELOOP)
+                parts = [p for p in os.path.realpath(here).split("/") if p][:-1]
+                continue
+            parts.append(comp)
+        return "/" + "/".join(parts), 0
 
     def _path_node(
         self,
@@ -149,7 +176,7 @@ class PathCalls(SyscallCore):
                 f = self._empty_path_file(t, args, dirfd_arg, path_arg)
                 if f is not None:
                     return empty(t, args, f.node)
-            creates = name in ("mknod", "mknodat") and self._is_our_chr(args, name)
+            creates = name in ("mknod", "mknodat") and self._makes_device(args, name)
             node, path, err = self._path_node(t, args, dirfd_arg, path_arg, creates)
             if err:
                 return err
@@ -186,28 +213,34 @@ class PathCalls(SyscallCore):
         assert dirfd_arg is not None
         return self.vfs.file_of(t.tid, _s32(args[dirfd_arg]))
 
-    def _is_our_chr(self, a: tuple[int, ...], name: str) -> bool:
-        """Does this mknod make a char device of a loaded driver's major?"""
-        mode, dev = (a[1], a[2]) if name == "mknod" else (a[2], a[3])
-        is_chr = (mode & 0o170000) == 0o020000
-        return is_chr and os.major(dev & 0xFFFFFFFF) in self.drivers_by_major
+    def _makes_device(self, a: tuple[int, ...], name: str) -> bool:
+        """Does this mknod make a char or block device node (of any major)?"""
+        mode = a[1] if name == "mknod" else a[2]
+        return stat.S_IFMT(mode) in (stat.S_IFCHR, stat.S_IFBLK)
 
     def _mknod(self, t: Thread, a: tuple[int, ...], path: str, name: str) -> Outcome:
-        """mknod(2) of a char device with a major a loaded driver registered: a
-        virtual node (the sandbox grants CAP_MKNOD for its own drivers)."""
+        """mknod(2) of a char or block device: always a virtual node, never a host
+        file (the sandbox grants CAP_MKNOD for its own nodes only). A node for a
+        major no sandbox driver claims opens the host's own device of that
+        number if there is one, else gives ENXIO (see _open_unclaimed). A host
+        device node already at the path (left by a real module) is shadowed for
+        traced programs, as a fresh node of the loaded driver would replace it."""
         mode, dev = (a[1], a[2]) if name == "mknod" else (a[2], a[3])
+        kind = stat.S_IFMT(mode)
         major, minor = os.major(dev & 0xFFFFFFFF), os.minor(dev & 0xFFFFFFFF)
-        driver = self.drivers_by_major[major]
-        if os.path.lexists(path):
+        driver = self.drivers_by_major.get(major) if kind == stat.S_IFCHR else None
+        if os.path.lexists(path) and not is_host_device_node(path):
             result = -errno.EEXIST
         elif not os.path.isdir(os.path.dirname(path) or "/"):
             result = -errno.ENOENT
         else:
             umask = _umask_of(t.tgid)
-            self.vfs.add_node(path, driver, minor, (mode & 0o7777) & ~umask)
+            perms = (mode & 0o7777) & ~umask
+            self.vfs.add_node(path, driver, minor, perms, major=major, kind=kind)
             self.vfs.nodes_changed = True
             result = 0
-        self._emit(t, f"{name}({calltrace.quote(path.encode())}, S_IFCHR|{mode & 0o7777:#o}, "
+        what = "S_IFCHR" if kind == stat.S_IFCHR else "S_IFBLK"
+        self._emit(t, f"{name}({calltrace.quote(path.encode())}, {what}|{mode & 0o7777:#o}, "
                       f"makedev({major}, {minor}))", result)  # fmt: skip
         return result
 
@@ -234,16 +267,20 @@ class PathCalls(SyscallCore):
     def _open(self, t: Thread, node: Node, flags: int, path: str, name: str) -> Outcome:
         outcome = self._open_inner(t, node, flags & 0xFFFFFFFF, path)
         if self.tracing:
-            call = f"{name}({calltrace.quote(path.encode())}, {calltrace.open_flags(flags)})"
+            driver = node.device.name if node.device else ""  # none: a node of no driver
+            shown = calltrace.Sym(calltrace.open_flags(flags), flags)
+            call = calltrace.Call(name, (calltrace.Str(path.encode()), shown))
             if isinstance(outcome, int):
-                self._emit(t, call, outcome)
+                self._emit(t, call, outcome, driver, (flags,))
             elif isinstance(outcome, Generator):
-                return self._traced_job(t, call, outcome)
+                return self._traced_job(t, call, outcome, driver, flags)
         return outcome
 
-    def _traced_job(self, t: Thread, call: str, job: Job) -> Job:
+    def _traced_job(
+        self, t: Thread, call: calltrace.Call, job: Job, device: str, flags: int
+    ) -> Job:
         result = yield from job
-        self._emit(t, call, result)
+        self._emit(t, call, result, device, (flags,))
         return result
 
     def _open_inner(self, t: Thread, node: Node, flags: int, path: str) -> Outcome:
@@ -251,22 +288,42 @@ class PathCalls(SyscallCore):
             return -errno.EEXIST
         if flags & os.O_DIRECTORY:
             return -errno.ENOTDIR
-        if (flags & os.O_ACCMODE) == 3 and not flags & O_PATH:
-            return -errno.EINVAL
+        # access mode 3 is an fd for ioctl only: neither `readable` nor `writable`
+        # (the kernel's f_mode has neither FMODE_READ nor FMODE_WRITE)
         f_flags = (flags & ~(os.O_CREAT | os.O_EXCL | os.O_NOCTTY | os.O_TRUNC)) | O_LARGEFILE
         f_flags &= ~os.O_CLOEXEC
         self.before_device_op()
         ctx = CallContext(t, None)
         ctx.flags = f_flags
         dfile: DeviceFile
+        device = node.device
+        if device is None and node.kind == stat.S_IFCHR:
+            device = node.device = self.drivers_by_major.get(node.major)  # loaded since
         if flags & O_PATH:
             dfile = DeviceFile()  # an O_PATH file never reaches the driver
+        elif device is None:
+            return self._open_unclaimed(node, flags)
         else:
             try:
-                dfile = node.device.open(ctx, node.minor, node.ino)
+                dfile = device.open(ctx, node.minor, node.ino)
             except DeviceError as e:
                 return -e.errno
         return self._open_job(t, node, dfile, f_flags, flags, path)
+
+    def _open_unclaimed(self, node: Node, flags: int) -> Outcome:
+        """A node whose major no sandbox driver has: the host's own device with
+        that number, opened by the caller itself (so the host's permission
+        checks apply: a node grants nothing its real path would not), or ENXIO,
+        as Linux gives for a node whose driver is not loaded."""
+        host = host_device_path(node.kind, node.major, node.minor)
+        if host is None:
+            return -errno.ENXIO
+        return self._open_host(host, flags)
+
+    @staticmethod
+    def _open_host(host: str, flags: int) -> Job:
+        fd = yield Run(NR["openat"], (AT_FDCWD, Scratch(0), flags, 0), os.fsencode(host) + b"\0")
+        return fd
 
     def _open_job(
         self, t: Thread, node: Node, dfile: DeviceFile, f_flags: int, flags: int, path: str
@@ -278,8 +335,14 @@ class PathCalls(SyscallCore):
             if fd < 0:
                 return fd  # EMFILE, ENFILE: as open would
             try:
-                pidfd = self.tracer.pidfd(t)
-                f = self.vfs.adopt(pidfd, fd, node, dfile, f_flags, t.tgid, path)
+                try:
+                    copy = self.tracer.copy_fd(t, fd)
+                except OSError as e:
+                    if e.errno != errno.EXDEV:
+                        raise
+                    f = yield from self._adopt_by_connect(t, fd, node, dfile, f_flags, path)
+                else:
+                    f = self.vfs.adopt(copy, node, dfile, f_flags, t.tgid, path)
             except OSError as e:
                 log.error("cannot back fd %d of %d: %s", fd, t.tgid, e)
                 yield Run(NR["close"], (fd,))
@@ -292,6 +355,22 @@ class PathCalls(SyscallCore):
         finally:
             if not adopted:
                 dfile.release()
+
+    def _adopt_by_connect(
+        self, t: Thread, fd: int, node: Node, dfile: DeviceFile, f_flags: int, path: str
+    ) -> Generator[Run, int, OpenFile]:
+        """No pidfd reaches this thread's fd table (Linux < 6.9, and a thread with
+        a table of its own or whose leader has exited): it connects its new socket
+        to a one-shot listener of ours itself."""
+        listener, addr = self.vfs.one_shot_listener()
+        try:
+            res = yield Run(NR["connect"], (fd, Scratch(0), len(addr)), addr)
+            if res < 0:
+                raise OSError(-res, f"connect: {os.strerror(-res)}")
+            inode = os.stat(f"/proc/{t.tid}/fd/{fd}").st_ino
+            return self.vfs.adopt_connected(listener, inode, node, dfile, f_flags, t.tgid, path)
+        finally:
+            listener.close()
 
     def _access(self, mode: int, node: Node) -> int:
         if mode & ~7:

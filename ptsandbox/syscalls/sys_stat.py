@@ -43,7 +43,7 @@ def pack_statx(node: Node, dev: int) -> bytes:
         node.ino, 0, 0, 0,
     )  # fmt: skip
     body = ts(node.atime) + ts(node.ctime) + ts(node.ctime) + ts(node.mtime)
-    devs = struct.pack("<IIII", node.device.major_number, node.minor, os.major(dev), os.minor(dev))
+    devs = struct.pack("<IIII", node.major, node.minor, os.major(dev), os.minor(dev))
     out = head + body + devs
     return out + b"\0" * (256 - len(out))
 

@@ -1,21 +1,38 @@
 """The mailbox syscalls (seeds/mailbox.txt): the text's barrier of forked children.
 
-`barrier [N]` forks N children that meet at a barrier built on mysend/myreceive;
-each prints a line with its pid right before it blocks and right after it is
-released. The grader learns the children's pids from the trace (who called
-myreceive) and checks the log lines and their order.
+`barrier` forks children that meet at a barrier built on mysend/myreceive.
+The text says the processes "can print a log message right before and right
+after they block (perhaps with their PID)": pids are not required, so every
+order is judged from the syscall trace (who called myreceive, when each
+child's wait began and when it was released), never from the log's wording.
+The text fixes no `barrier N` argument: sizes are varied only for a program
+that takes one (it forks N children when asked for N).
 """
 
 from __future__ import annotations
 
-import re
+import time
 
 from ...api import Proc
+from ...syscalls import TraceEvent
 from ..context import ScenarioContext
 from ..model import Assignment, Limits, Program, scenario
 
 PROG = "barrier"
 LIMITS = Limits(wall_s=30)
+
+
+def _exits(ctx: ScenarioContext) -> dict[int, float]:
+    """Exit time of every traced process from now on (pid -> monotonic time)."""
+    seen: dict[int, float] = {}
+
+    def hook(thread: object, status: int) -> None:
+        tid, tgid = getattr(thread, "tid", 0), getattr(thread, "tgid", 0)
+        if tid == tgid:
+            seen[tgid] = time.monotonic()
+
+    ctx.sandbox.sup.exit_hooks.append(hook)
+    return seen
 
 
 def _barrier(ctx: ScenarioContext, n: int | None = None, timeout: float = 20) -> Proc:
@@ -25,16 +42,20 @@ def _barrier(ctx: ScenarioContext, n: int | None = None, timeout: float = 20) ->
     return p
 
 
+def _calls(ctx: ScenarioContext, p: Proc) -> list[TraceEvent]:
+    """The mailbox calls of this run (not an earlier one's)."""
+    return [e for e in ctx.sandbox.trace[p.trace_start :] if e.syscall in ("mysend", "myreceive")]
+
+
 def _children(ctx: ScenarioContext, p: Proc) -> set[int]:
-    """The processes of this run (not an earlier one's) that called myreceive."""
-    calls = ctx.sandbox.trace[p.trace_start :]
-    return {e.pid for e in calls if e.syscall == "myreceive" and e.pid != p.pid}
+    """The processes of this run that called myreceive (the barrier's members)."""
+    return {e.pid for e in _calls(ctx, p) if e.syscall == "myreceive" and e.pid != p.pid}
 
 
-def _lines_of(p: Proc, pid: int) -> list[int]:
-    """Indexes of the output lines that mention `pid` as a word."""
-    pattern = re.compile(rf"\b{pid}\b")
-    return [i for i, line in enumerate(p.lines()) if pattern.search(line)]
+def _released_at(calls: list[TraceEvent], pid: int) -> float | None:
+    """When pid's last successful myreceive returned (its release)."""
+    done = [e.time for e in calls if e.pid == pid and e.syscall == "myreceive" and e.result]
+    return max(done) if done else None
 
 
 def completes(ctx: ScenarioContext) -> None:
@@ -43,28 +64,36 @@ def completes(ctx: ScenarioContext) -> None:
 
 
 def logs_before_and_after(ctx: ScenarioContext) -> None:
-    """Each child logs its pid before blocking and after release."""
+    """Each child logs a line before blocking and one after release."""
     p = _barrier(ctx, 5)
     kids = _children(ctx, p)
-    ctx.check(len(kids) >= 4, f"expected 5 children calling myreceive, saw {len(kids)}", p)
-    for pid in sorted(kids):
-        ctx.check(
-            len(_lines_of(p, pid)) >= 2,
-            f"child {pid} should print a line with its pid before blocking and after release",
-            p,
-        )
+    ctx.check(len(kids) >= 2, f"expected the children to call myreceive, saw {len(kids)}", p)
+    lines = [line for line in p.lines() if line.strip()]
+    ctx.check(
+        len(lines) >= 2 * len(kids),
+        f"{len(kids)} children took part, so the log should have at least {2 * len(kids)} "
+        f"lines (one before blocking and one after release each); it has {len(lines)}",
+        p,
+    )
 
 
 def nobody_released_early(ctx: ScenarioContext) -> None:
-    """No child is released before all have arrived."""
+    """No child is released before all have arrived (trace)."""
     p = _barrier(ctx, 5)
+    calls = _calls(ctx, p)
     kids = sorted(_children(ctx, p))
-    firsts = [_lines_of(p, pid)[0] for pid in kids if _lines_of(p, pid)]
-    lasts = [_lines_of(p, pid)[-1] for pid in kids if len(_lines_of(p, pid)) >= 2]
-    ctx.check(len(lasts) == len(kids) > 0, "every child should log before and after", p)
+    ctx.check(bool(kids), "the children should call myreceive", p)
+    arrived = {pid: min(e.time for e in calls if e.pid == pid) for pid in kids}
+    released = {pid: _released_at(calls, pid) for pid in kids}
+    never = [pid for pid, t in released.items() if t is None]
+    ctx.check(not never, f"child(ren) {never} never returned from myreceive with a message", p)
+    last_arrival = max(arrived.values())
+    early = [pid for pid, t in released.items() if t is not None and t < last_arrival]
+    late = max(arrived, key=lambda pid: arrived[pid])
     ctx.check(
-        max(firsts) < min(lasts),
-        "a child printed its release line before every child had arrived",
+        not early,
+        f"child(ren) {early} returned from myreceive before child {late} had made its first "
+        "mailbox call (arrived)",
         p,
     )
 
@@ -72,7 +101,7 @@ def nobody_released_early(ctx: ScenarioContext) -> None:
 def really_blocks(ctx: ScenarioContext) -> None:
     """Children sleep in myreceive (trace)."""
     p = _barrier(ctx, 5)
-    slept = [e for e in ctx.events(None, "myreceive") if e.result is None]
+    slept = [e for e in _calls(ctx, p) if e.syscall == "myreceive" and e.result is None]
     ctx.check(bool(slept), "the children should sleep in myreceive (trace), not spin", p)
 
 
@@ -82,21 +111,35 @@ def queued_mode(ctx: ScenarioContext) -> None:
 
 
 def other_sizes(ctx: ScenarioContext) -> None:
-    """Barrier 3 and barrier 8 work."""
-    for n in (3, 8):
-        p = _barrier(ctx, n)
-        kids = len(_children(ctx, p))
-        ctx.check(kids == n, f"barrier {n} should fork {n} children; {kids} took part", p)
+    """Barrier 3 and barrier 8 work (for a program that takes N)."""
+    p3 = _barrier(ctx, 3)
+    k3 = len(_children(ctx, p3))
+    if k3 != 3:  # it may take no N (the text has none): then its own size is right
+        own = ctx.spawn(PROG)
+        ctx.wait(own, why="barrier (no argument)")
+        ctx.check(
+            len(_children(ctx, own)) == k3,
+            f"barrier 3 should fork 3 children; {k3} took part (and `barrier` alone "
+            f"{len(_children(ctx, own))}, so it does read its argument)",
+            p3,
+        )
+        return
+    p8 = _barrier(ctx, 8)
+    k8 = len(_children(ctx, p8))
+    ctx.check(k8 == 8, f"barrier 8 should fork 8 children; {k8} took part", p8)
 
 
 def waits_for_children(ctx: ScenarioContext) -> None:
-    """The parent waits for every child."""
+    """The parent exits only after every child (trace)."""
+    exits = _exits(ctx)
     p = _barrier(ctx, 5)
     kids = _children(ctx, p)
-    released = [pid for pid in kids if len(_lines_of(p, pid)) >= 2]
+    ctx.sandbox.serve_until(lambda: p.pid in exits, ctx.remaining(5))
+    parent_end = exits.get(p.pid, float("inf"))
+    running = sorted(pid for pid in kids if exits.get(pid, float("inf")) > parent_end)
     ctx.check(
-        len(released) == len(kids),
-        "barrier exited before all its children were released and had logged",
+        not running,
+        f"barrier exited while child(ren) {running} were still running: it should wait for them",
         p,
     )
 
@@ -104,7 +147,8 @@ def waits_for_children(ctx: ScenarioContext) -> None:
 def no_bad_calls(ctx: ScenarioContext) -> None:
     """No failing mailbox calls, no busy waiting (trace)."""
     p = _barrier(ctx, 5)
-    bad = [e for e in ctx.events(None) if e.errno in ("EFAULT", "EINVAL", "ESRCH")]
+    calls = _calls(ctx, p)
+    bad = [e for e in calls if e.errno in ("EFAULT", "EINVAL", "ESRCH")]
     ctx.check(
         not bad,
         f"{len(bad)} mailbox calls failed (first: {bad[0].syscall}({bad[0].args}) {bad[0].errno})"
@@ -112,7 +156,7 @@ def no_bad_calls(ctx: ScenarioContext) -> None:
         else "",
         p,
     )
-    busy = len(ctx.events(None, "myreceive"))
+    busy = len([e for e in calls if e.syscall == "myreceive"])
     ctx.check(busy < 200, f"{busy} myreceive calls for 5 children: the barrier busy-waits", p)
 
 

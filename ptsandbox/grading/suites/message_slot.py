@@ -3,41 +3,90 @@
 seed (seeds/message_slot.txt): `message_sender CHANNEL MESSAGE`, `message_reader
 CHANNEL` on the fixed device file /dev/message_slot (made by the grader with mknod).
 tau (the 2019+ variant): `message_sender DEVICE CHANNEL MESSAGE` prints nothing,
-`message_reader DEVICE CHANNEL` prints only the message; errors exit 1.
+`message_reader DEVICE CHANNEL` prints only the message; errors exit non-zero
+with a message on stderr.
+
+Every argv, the node's path and the reader's expected output are conventions
+(grading/course.py): a course file changes them without Python (2017's fixed
+/dev/simple_message_slot, 2019's `message_sender DEV MODE CH MSG`, 2025's
+`message_sender DEV CH CENSOR MSG`). The node is made with the major the
+loaded driver registered, i.e. the course header's.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+
 from ...api import Proc
+from ...devices.message_slot import MessageSlot, Slot
 from ..context import ScenarioContext
+from ..course import Conventions, SuiteInfo, current
 from ..model import Assignment, Program, scenario
 
 SEND, READ = "message_sender", "message_reader"
-SEED_NODE = "/dev/message_slot"
-TAU_NODE = "slot0"  # made in the scenario's own directory
+_PROGRAMS = {"send": SEND, "read": READ}
+_FIELDS = {"mode": "0", "censor": "0"}  # 2019's write mode, 2025's censorship flag
+SEED_CONV = Conventions(
+    invoke={"send": ("{channel}", "{message}"), "read": ("{channel}",)},
+    nodes={"slot": "/dev/message_slot"},
+    patterns={"reader_output": "{message}"},
+    fields=_FIELDS,
+    programs=_PROGRAMS,
+)
+TAU_CONV = Conventions(
+    invoke={"send": ("{slot}", "{channel}", "{message}"), "read": ("{slot}", "{channel}")},
+    nodes={"slot": "slot0"},  # made in the scenario's own directory
+    patterns={"reader_output": r"\A{message}\Z"},  # exactly the message
+    fields=_FIELDS,
+    programs=_PROGRAMS,
+)
+# the {fields} the suite fills in itself, per operation / pattern
+OP_FIELDS = {"send": ("channel", "message"), "read": ("channel",), "reader_output": ("message",)}
 
 
-def _node(ctx: ScenarioContext, path: str) -> None:
-    if ctx.shell(f"mknod {path} c 235 0") != 0:
-        ctx.fail(f"the grader could not make {path} (mknod)")
+def _node(ctx: ScenarioContext, c: Conventions) -> str:
+    """mknod with the major the loaded driver registered (the course header's)."""
+    path = c.node("slot")
+    major = ctx.sandbox.devices["message_slot"].major_number
+    if ctx.shell(f"mknod {path} c {major} 0") != 0:
+        ctx.fail(f"the grader could not make {path} (mknod {path} c {major} 0)")
+    return path
 
 
-def _run(ctx: ScenarioContext, program: str, *args: str, ok: bool = True) -> str:
+def _spawn(
+    ctx: ScenarioContext, c: Conventions, op: str, drop: int = 0, /, **values: object
+) -> Proc:
+    """Start the client of `op` with the course's argv (less its last `drop` arguments)."""
+    argv = c.argv(op, **values)
+    return ctx.spawn(c.program(op), *argv[: len(argv) - drop])
+
+
+def _error_exit(p: Proc) -> str | None:
+    """None if p exited with a non-zero status (any: exit(-1) is 255); else what it did."""
+    status = p.status
+    assert status is not None
+    if os.WIFSIGNALED(status):
+        return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return None if os.WEXITSTATUS(status) != 0 else "exited 0"
+
+
+def _run(ctx: ScenarioContext, c: Conventions, op: str, ok: bool = True, **values: object) -> str:
     """Run one client to its end; check that it succeeded (or failed cleanly)."""
-    p = ctx.spawn(program, *args)
-    code = ctx.wait(p, why=f"{program} {' '.join(args)}")
+    p = _spawn(ctx, c, op, **values)
+    shown = ctx.name_of(p)
+    code = ctx.wait(p, why=shown)
     if ok and code != 0:
-        ctx.fail(
-            f"`{program} {' '.join(args)}` should succeed, it exited {code}; "
-            f"stderr: {p.stderr[-200:]!r}",
-            p,
-        )
-    if not ok and code == 0:  # any non-zero status is an error exit (a crash fails in wait)
-        ctx.fail(
-            f"`{program} {' '.join(args)}` should report an error and exit non-zero; it exited 0",
-            p,
-        )
+        ctx.fail(f"`{shown}` should succeed, it exited {code}; stderr: {p.stderr[-200:]!r}", p)
+    how = None if ok else _error_exit(p)
+    if how is not None:
+        ctx.fail(f"`{shown}` should report an error and exit non-zero; it {how}", p)
     return p.output
+
+
+def _reads(c: Conventions, out: str, message: str) -> bool:
+    """Is `out` what the course's reader prints for `message`?"""
+    return c.matches("reader_output", out, message=message)
 
 
 # -- seed ------------------------------------------------------------------------
@@ -45,64 +94,83 @@ def _run(ctx: ScenarioContext, program: str, *args: str, ok: bool = True) -> str
 
 def seed_send_then_read(ctx: ScenarioContext) -> None:
     """A message sent on a channel reads back."""
-    _node(ctx, SEED_NODE)
-    _run(ctx, SEND, "1", "hello slot")
-    out = _run(ctx, READ, "1")
-    ctx.check("hello slot" in out, f"message_reader 1 should print 'hello slot', got {out!r}")
+    c = current(SEED_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "send", channel=1, message="hello slot")
+    out = _run(ctx, c, "read", channel=1)
+    ctx.check(_reads(c, out, "hello slot"), f"the reader should print 'hello slot', got {out!r}")
 
 
 def seed_channels_are_independent(ctx: ScenarioContext) -> None:
     """Channels 0 and 3 hold their own messages."""
-    _node(ctx, SEED_NODE)
-    _run(ctx, SEND, "0", "zero here")
-    _run(ctx, SEND, "3", "three here")
-    out0, out3 = _run(ctx, READ, "0"), _run(ctx, READ, "3")
-    ctx.check("zero here" in out0 and "three" not in out0, f"channel 0 read back {out0!r}")
-    ctx.check("three here" in out3 and "zero" not in out3, f"channel 3 read back {out3!r}")
+    c = current(SEED_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "send", channel=0, message="zero here")
+    _run(ctx, c, "send", channel=3, message="three here")
+    out0, out3 = _run(ctx, c, "read", channel=0), _run(ctx, c, "read", channel=3)
+    ctx.check(_reads(c, out0, "zero here") and "three" not in out0, f"channel 0 read {out0!r}")
+    ctx.check(_reads(c, out3, "three here") and "zero" not in out3, f"channel 3 read {out3!r}")
 
 
 def seed_overwrite(ctx: ScenarioContext) -> None:
     """A second send replaces the message."""
-    _node(ctx, SEED_NODE)
-    _run(ctx, SEND, "2", "first")
-    _run(ctx, SEND, "2", "second")
-    out = _run(ctx, READ, "2")
-    ctx.check("second" in out and "first" not in out, f"after two sends, channel 2 read {out!r}")
+    c = current(SEED_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "send", channel=2, message="first")
+    _run(ctx, c, "send", channel=2, message="second")
+    out = _run(ctx, c, "read", channel=2)
+    ctx.check(
+        _reads(c, out, "second") and "first" not in out, f"after two sends, channel 2 read {out!r}"
+    )
 
 
 def seed_reads_do_not_consume(ctx: ScenarioContext) -> None:
     """Reading twice gives the message twice."""
-    _node(ctx, SEED_NODE)
-    _run(ctx, SEND, "1", "keep me")
+    c = current(SEED_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "send", channel=1, message="keep me")
     for _ in range(2):
-        out = _run(ctx, READ, "1")
-        ctx.check("keep me" in out, f"a second read should still see the message, got {out!r}")
+        out = _run(ctx, c, "read", channel=1)
+        ctx.check(_reads(c, out, "keep me"), f"a second read should still see it, got {out!r}")
 
 
 def seed_invalid_channel_sender_fails(ctx: ScenarioContext) -> None:
     """Channel 4: the sender prints an error and exits non-zero."""
-    _node(ctx, SEED_NODE)
-    p = ctx.spawn(SEND, "4", "nope")
-    code = ctx.wait(p)
-    ctx.check(code != 0, "message_sender 4 ... should exit non-zero (channel 4 is invalid)", p)
-    ctx.check(bool((p.output + p.stderr).strip()), "message_sender 4 should print an error", p)
+    c = current(SEED_CONV)
+    _node(ctx, c)
+    p = _spawn(ctx, c, "send", channel=4, message="nope")
+    ctx.wait(p)
+    how = _error_exit(p)
+    ctx.check(
+        how is None, f"`{ctx.name_of(p)}` should exit non-zero (channel 4 is invalid); it {how}", p
+    )
+    ctx.check(bool((p.output + p.stderr).strip()), f"`{ctx.name_of(p)}` should print an error", p)
 
 
 def seed_invalid_channel_reader_fails(ctx: ScenarioContext) -> None:
     """Channel 7: the reader exits non-zero."""
-    _node(ctx, SEED_NODE)
-    _run(ctx, READ, "7", ok=False)
+    c = current(SEED_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "read", ok=False, channel=7)
 
 
 def seed_usage_errors(ctx: ScenarioContext) -> None:
-    """Missing arguments: both exit non-zero."""
-    _node(ctx, SEED_NODE)
-    _run(ctx, SEND, ok=False)
-    _run(ctx, READ, ok=False)
+    """A missing argument: both exit non-zero."""
+    c = current(SEED_CONV)
+    _node(ctx, c)
+    for op, values in (("send", {"channel": 1, "message": "x"}), ("read", {"channel": 1})):
+        p = _spawn(ctx, c, op, 1, **values)
+        ctx.wait(p)
+        how = _error_exit(p)
+        ctx.check(
+            how is None,
+            f"`{ctx.name_of(p)}` (an argument missing) should exit non-zero; it {how}",
+            p,
+        )
 
 
-def channel_set_before_write(ctx: ScenarioContext, *args: str) -> Proc:
-    p = ctx.spawn(SEND, *args)
+def channel_set_before_write(ctx: ScenarioContext, c: Conventions, **values: object) -> Proc:
+    p = _spawn(ctx, c, "send", **values)
     ctx.wait(p)
     ioctl = next(iter(ctx.events(p, "ioctl")), None)
     write = next(iter(ctx.events(p, "write")), None)
@@ -117,31 +185,32 @@ def channel_set_before_write(ctx: ScenarioContext, *args: str) -> Proc:
 
 def seed_channel_set_before_write(ctx: ScenarioContext) -> None:
     """The sender sets the channel before writing (trace)."""
-    _node(ctx, SEED_NODE)
-    channel_set_before_write(ctx, "1", "ordered")
+    c = current(SEED_CONV)
+    _node(ctx, c)
+    channel_set_before_write(ctx, c, channel=1, message="ordered")
 
 
-def closes_device(
-    ctx: ScenarioContext, send_args: tuple[str, ...], read_args: tuple[str, ...]
-) -> None:
-    for program, args in ((SEND, send_args), (READ, read_args)):
-        p = ctx.spawn(program, *args)
+def closes_device(ctx: ScenarioContext, c: Conventions) -> None:
+    for op, values in (("send", {"channel": 1, "message": "bye"}), ("read", {"channel": 1})):
+        p = _spawn(ctx, c, op, **values)
         ctx.wait(p)
-        ctx.check(bool(ctx.events(p, "close")), f"{program} should close() the device", p)
+        ctx.check(bool(ctx.events(p, "close")), f"{c.program(op)} should close() the device", p)
 
 
 def seed_closes_device(ctx: ScenarioContext) -> None:
     """Both programs close the device (trace)."""
-    _node(ctx, SEED_NODE)
-    closes_device(ctx, ("1", "bye"), ("1",))
+    c = current(SEED_CONV)
+    _node(ctx, c)
+    closes_device(ctx, c)
 
 
 def seed_long_message_truncated(ctx: ScenarioContext) -> None:
     """200 characters read back as the first 128."""
-    _node(ctx, SEED_NODE)
+    c = current(SEED_CONV)
+    _node(ctx, c)
     text = "".join(chr(ord("a") + i % 26) for i in range(200))
-    _run(ctx, SEND, "1", text)
-    out = _run(ctx, READ, "1")
+    _run(ctx, c, "send", channel=1, message=text)
+    out = _run(ctx, c, "read", channel=1)
     ctx.check(
         text[:128] in out,
         f"a 200-character message should read back as its first 128 characters; got {out[:160]!r}",
@@ -154,56 +223,67 @@ def seed_long_message_truncated(ctx: ScenarioContext) -> None:
 
 def tau_send_then_read(ctx: ScenarioContext) -> None:
     """The reader prints exactly the message."""
-    _node(ctx, TAU_NODE)
-    _run(ctx, SEND, TAU_NODE, "5", "hello tau")
-    out = _run(ctx, READ, TAU_NODE, "5")
-    ctx.check(out == "hello tau", f"message_reader should print exactly the message, got {out!r}")
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "send", channel=5, message="hello tau")
+    out = _run(ctx, c, "read", channel=5)
+    ctx.check(_reads(c, out, "hello tau"), f"the reader should print the message, got {out!r}")
 
 
 def tau_big_channel_id(ctx: ScenarioContext) -> None:
     """Channel id 2^20+2 works and is its own channel."""
-    _node(ctx, TAU_NODE)
-    big = str((1 << 20) + 2)
-    _run(ctx, SEND, TAU_NODE, big, "big id")
-    out = _run(ctx, READ, TAU_NODE, big)
-    ctx.check(out == "big id", f"channel {big} should work, read back {out!r}")
-    _run(ctx, SEND, TAU_NODE, "2", "small id")
-    again = _run(ctx, READ, TAU_NODE, big)
-    ctx.check(again == "big id", "channel 2 and channel 2^20+2 must be different channels")
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    big = (1 << 20) + 2
+    _run(ctx, c, "send", channel=big, message="big id")
+    out = _run(ctx, c, "read", channel=big)
+    ctx.check(_reads(c, out, "big id"), f"channel {big} should work, read back {out!r}")
+    _run(ctx, c, "send", channel=2, message="small id")
+    again = _run(ctx, c, "read", channel=big)
+    ctx.check(_reads(c, again, "big id"), "channel 2 and channel 2^20+2 must be different channels")
 
 
 def tau_channels_independent_and_overwrite(ctx: ScenarioContext) -> None:
     """Channels hold their own last message."""
-    _node(ctx, TAU_NODE)
-    _run(ctx, SEND, TAU_NODE, "1", "one")
-    _run(ctx, SEND, TAU_NODE, "9", "nine")
-    _run(ctx, SEND, TAU_NODE, "1", "uno")
-    ctx.check(_run(ctx, READ, TAU_NODE, "1") == "uno", "channel 1 should hold the last message")
-    ctx.check(_run(ctx, READ, TAU_NODE, "9") == "nine", "channel 9 should be unaffected")
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "send", channel=1, message="one")
+    _run(ctx, c, "send", channel=9, message="nine")
+    _run(ctx, c, "send", channel=1, message="uno")
+    one, nine = _run(ctx, c, "read", channel=1), _run(ctx, c, "read", channel=9)
+    ctx.check(_reads(c, one, "uno"), f"channel 1 should hold the last message 'uno', read {one!r}")
+    ctx.check(_reads(c, nine, "nine"), f"channel 9 should still hold 'nine', read {nine!r}")
 
 
 def tau_empty_channel_fails(ctx: ScenarioContext) -> None:
-    """Reading an empty channel exits 1 with an error."""
-    _node(ctx, TAU_NODE)
-    p = ctx.spawn(READ, TAU_NODE, "77")
-    code = ctx.wait(p)
-    ctx.check(code == 1, f"reading a channel never written should exit 1, it exited {code}", p)
-    ctx.check(bool(p.stderr.strip()), "the reader should print an error on stderr", p)
+    """Reading an empty channel (EWOULDBLOCK): an error, exit non-zero."""
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    _fails_loudly(
+        ctx, c, "the channel was never written (read gives EWOULDBLOCK)", "read", channel=77
+    )
 
 
 def tau_usage_errors(ctx: ScenarioContext) -> None:
-    """A wrong argument count exits 1."""
-    _node(ctx, TAU_NODE)
-    for program, args in ((SEND, (TAU_NODE, "1")), (READ, (TAU_NODE,))):
-        p = ctx.spawn(program, *args)
-        code = ctx.wait(p)
-        ctx.check(code == 1, f"{program} with a wrong argument count should exit 1, not {code}")
+    """A wrong argument count: both exit non-zero."""
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    for op, values in (("send", {"channel": 1, "message": "x"}), ("read", {"channel": 1})):
+        p = _spawn(ctx, c, op, 1, **values)
+        ctx.wait(p)
+        how = _error_exit(p)
+        ctx.check(
+            how is None,
+            f"`{ctx.name_of(p)}` (an argument missing) should exit non-zero; it {how}",
+            p,
+        )
 
 
 def tau_write_is_exact(ctx: ScenarioContext) -> None:
     """The channel is set first and the write carries no NUL (trace)."""
-    _node(ctx, TAU_NODE)
-    sender = channel_set_before_write(ctx, TAU_NODE, "3", "exact")
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    sender = channel_set_before_write(ctx, c, channel=3, message="exact")
     sizes = [e.args.rsplit(", ", 1)[-1] for e in ctx.events(sender, "write")]
     ctx.check(
         sizes == ["5"], f"'exact' should be written as 5 bytes (no NUL), got sizes {sizes}", sender
@@ -212,16 +292,103 @@ def tau_write_is_exact(ctx: ScenarioContext) -> None:
 
 def tau_closes_device(ctx: ScenarioContext) -> None:
     """Both programs close the device (trace)."""
-    _node(ctx, TAU_NODE)
-    closes_device(ctx, (TAU_NODE, "1", "bye"), (TAU_NODE, "1"))
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    closes_device(ctx, c)
 
 
 def tau_message_size_limits(ctx: ScenarioContext) -> None:
-    """128 bytes work, 129 make the sender exit 1."""
-    _node(ctx, TAU_NODE)
-    _run(ctx, SEND, TAU_NODE, "4", "m" * 128)
-    ctx.check(_run(ctx, READ, TAU_NODE, "4") == "m" * 128, "a 128-byte message should round-trip")
-    _run(ctx, SEND, TAU_NODE, "4", "m" * 129, ok=False)
+    """128 bytes work, 129 make the sender exit non-zero."""
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "send", channel=4, message="m" * 128)
+    out = _run(ctx, c, "read", channel=4)
+    ctx.check(_reads(c, out, "m" * 128), "a 128-byte message should round-trip")
+    _run(ctx, c, "send", ok=False, channel=4, message="m" * 129)
+
+
+def _fails_loudly(
+    ctx: ScenarioContext, c: Conventions, cause: str, op: str, **values: object
+) -> Proc:
+    """The call failed as the text lists: the client must say so on stderr and exit non-zero."""
+    p = _spawn(ctx, c, op, **values)
+    ctx.wait(p, why=ctx.name_of(p))
+    shown = f"`{ctx.name_of(p)}`"
+    how = _error_exit(p)
+    ctx.check(how is None, f"{shown}: {cause}; it should exit with a non-zero status, it {how}", p)
+    ctx.check(
+        bool(p.stderr.strip()),
+        f"{shown}: {cause}; it should print an error on stderr, it printed none "
+        f"(stdout: {p.output[-120:]!r})",
+        p,
+    )
+    return p
+
+
+def tau_channel_zero_fails(ctx: ScenarioContext) -> None:
+    """Channel 0 (ioctl EINVAL): both programs print an error and exit non-zero."""
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    cause = "channel 0 is invalid (ioctl gives EINVAL)"
+    _fails_loudly(ctx, c, cause, "send", channel=0, message="zero")
+    _fails_loudly(ctx, c, cause, "read", channel=0)
+
+
+def tau_empty_message_fails(ctx: ScenarioContext) -> None:
+    """An empty message (write EMSGSIZE): the sender prints an error and exits non-zero."""
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    cause = "an empty message is refused (write gives EMSGSIZE)"
+    _fails_loudly(ctx, c, cause, "send", channel=6, message="")
+
+
+def tau_small_buffer_fails(ctx: ScenarioContext) -> None:
+    """A message longer than the reader's buffer (read ENOSPC): an error, exit non-zero."""
+    c = current(TAU_CONV)
+    path = _node(ctx, c)
+    # a 200-byte message, as a driver with longer messages would hold: a reader
+    # with the text's 128-byte buffer gets ENOSPC
+    node = ctx.sandbox.sup.vfs.lookup(os.path.realpath(ctx.workdir / path))
+    if node is None:
+        ctx.fail(f"the grader could not find its node {path}")
+    assert node is not None
+    driver = ctx.sandbox.devices["message_slot"]
+    assert isinstance(driver, MessageSlot)
+    driver.slots.setdefault(node.ino, Slot(node.ino)).channels[8] = b"L" * 200
+    cause = "the buffer is smaller than the message (read gives ENOSPC)"
+    p = _fails_loudly(ctx, c, cause, "read", channel=8)
+    refused = [e for e in ctx.events(p, "read") if e.errno == "ENOSPC"]
+    ctx.check(bool(refused), "message_reader should read the 200-byte message and get ENOSPC", p)
+
+
+# -- optional scenarios a course file turns on ------------------------------------
+
+
+def tau_append_mode(ctx: ScenarioContext) -> None:
+    """Mode 1 appends to the channel's message, mode 0 overwrites it (2019)."""
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "send", channel=3, message="head", mode=0)
+    _run(ctx, c, "send", channel=3, message="+tail", mode=1)
+    out = _run(ctx, c, "read", channel=3)
+    ctx.check(_reads(c, out, "head+tail"), f"after 'head' then '+tail' in mode 1, read {out!r}")
+    _run(ctx, c, "send", channel=3, message="fresh", mode=0)
+    out = _run(ctx, c, "read", channel=3)
+    ctx.check(_reads(c, out, "fresh"), f"mode 0 should overwrite the message, read {out!r}")
+
+
+def tau_censorship(ctx: ScenarioContext) -> None:
+    """With censorship on, every third character reads back as '#' (2025)."""
+    c = current(TAU_CONV)
+    _node(ctx, c)
+    _run(ctx, c, "send", channel=2, message="abcdefgh", censor=1)
+    out = _run(ctx, c, "read", channel=2)
+    ctx.check(
+        _reads(c, out, "ab#de#gh"), f"'abcdefgh' censored should read 'ab#de#gh', got {out!r}"
+    )
+    _run(ctx, c, "send", channel=2, message="abcdefgh", censor=0)
+    out = _run(ctx, c, "read", channel=2)
+    ctx.check(_reads(c, out, "abcdefgh"), f"with censorship off the message is kept, got {out!r}")
 
 
 SEED = Assignment(
@@ -259,5 +426,18 @@ TAU = Assignment(
         scenario(10, tau_write_is_exact, (SEND,)),
         scenario(5, tau_closes_device, (SEND, READ)),
         scenario(10, tau_message_size_limits, (SEND, READ)),
+        scenario(10, tau_channel_zero_fails, (SEND, READ)),
+        scenario(5, tau_empty_message_fails, (SEND,)),
+        scenario(5, tau_small_buffer_fails, (READ,)),
+    ),
+)
+
+SEED_INFO = SuiteInfo(SEED_CONV, OP_FIELDS)
+TAU_INFO = SuiteInfo(
+    TAU_CONV,
+    OP_FIELDS,
+    extras=(
+        scenario(10, tau_append_mode, (SEND, READ)),
+        scenario(10, tau_censorship, (SEND, READ)),
     ),
 )

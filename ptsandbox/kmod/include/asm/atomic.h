@@ -1,0 +1,3 @@
+#include <linux/kernel.h>
+#include <linux/atomic.h>
+#include <linux/sched.h>

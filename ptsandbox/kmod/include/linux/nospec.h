@@ -1,0 +1,3 @@
+/* nothing of <linux/nospec.h> is modelled beyond what the headers it pulls in give */
+#include <linux/kernel.h>
+#include <linux/sched.h>
