@@ -271,6 +271,7 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
     source = work / ".submission-src"
     request = {
         "assignment": assignment.name,
+        "course": _course_text(assignment),
         "source": str(source),
         "submission": str(submission),
         "root": str(root),
@@ -301,16 +302,28 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
     return built
 
 
+def _course_text(assignment: Assignment) -> str:
+    """A course file travels as its text: the sandbox need not see its folder."""
+    return Path(assignment.course_file).read_text() if assignment.course_file else ""
+
+
+def _suite(request: dict[str, Any]) -> Assignment:
+    """The request's assignment: a registered suite, or the course file it carries."""
+    from .course import loads
+    from .suites import ASSIGNMENTS
+
+    if request.get("course"):
+        return loads(request["course"], request["assignment"])
+    return ASSIGNMENTS[request["assignment"]]
+
+
 def _build_inside() -> None:
     """In the build sandbox: copy the submission into the tmpfs, build it, answer."""
     from .build import build as build_programs
-    from .suites import ASSIGNMENTS
 
     request, answer = _serve()
     shutil.copytree(request["source"], request["submission"], symlinks=True)
-    built = build_programs(
-        Path(request["root"]), ASSIGNMENTS[request["assignment"]], Path(request["out"])
-    )
+    built = build_programs(Path(request["root"]), _suite(request), Path(request["out"]))
     programs: dict[str, str] = {}
     for name, path in list(built.programs.items()):
         if path.stat().st_size > MAX_PROGRAM_BYTES:
@@ -341,6 +354,7 @@ def run_scenario(
     bins = sorted({p.parent for p in built.programs.values()})
     request = {
         "assignment": assignment.name,
+        "course": _course_text(assignment),
         "scenario": scenario.name,
         "specs": specs,
         "built": _built_to_dict(built),
@@ -374,12 +388,9 @@ def _lost(scenario: Scenario, why: str) -> ScenarioResult:
 def _scenario_inside() -> None:
     """In a scenario's sandbox: run it as the uncontained grader would, answer."""
     from .runner import _run_scenario
-    from .suites import ASSIGNMENTS
 
     request, answer = _serve()
-    [scenario] = [
-        s for s in ASSIGNMENTS[request["assignment"]].scenarios if s.name == request["scenario"]
-    ]
+    [scenario] = [s for s in _suite(request).scenarios if s.name == request["scenario"]]
     built = _built_from_dict(request["built"])
     result = _run_scenario(scenario, built, request["specs"], Path(request["workdir"]))
     answer(result.to_dict())
