@@ -274,10 +274,8 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
     submission = work / "submission"
     source = work / ".submission-src"
     request = {
-        # what the build needs of the assignment (a course's own may not be a suite name)
         "assignment": assignment.name,
-        "programs": [[p.name, p.source] for p in assignment.programs],
-        "module_sources": list(assignment.module_sources),
+        "course": _course_text(assignment),
         "source": str(source),
         "submission": str(submission),
         "root": str(root),
@@ -308,22 +306,28 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
     return built
 
 
+def _course_text(assignment: Assignment) -> str:
+    """A course file travels as its text: the sandbox need not see its folder."""
+    return Path(assignment.course_file).read_text() if assignment.course_file else ""
+
+
+def _suite(request: dict[str, Any]) -> Assignment:
+    """The request's assignment: a registered suite, or the course file it carries."""
+    from .course import loads
+    from .suites import ASSIGNMENTS
+
+    if request.get("course"):
+        return loads(request["course"], request["assignment"])
+    return ASSIGNMENTS[request["assignment"]]
+
+
 def _build_inside() -> None:
     """In the build sandbox: copy the submission into the tmpfs, build it, answer."""
     from .build import build as build_programs
-    from .model import Assignment, Program
 
     request, answer = _serve()
     shutil.copytree(request["source"], request["submission"], symlinks=True)
-    wanted = Assignment(
-        name=request["assignment"],
-        title="",
-        programs=tuple(Program(name, source) for name, source in request["programs"]),
-        devices=(),
-        scenarios=(),
-        module_sources=tuple(request["module_sources"]),
-    )
-    built = build_programs(Path(request["root"]), wanted, Path(request["out"]))
+    built = build_programs(Path(request["root"]), _suite(request), Path(request["out"]))
     programs: dict[str, str] = {}
     for name, path in list(built.programs.items()):
         if path.stat().st_size > MAX_PROGRAM_BYTES:
@@ -352,11 +356,10 @@ def run_scenario(
 
         return _run_scenario(scenario, built, specs, workdir)
     bins = sorted({p.parent for p in built.programs.values()})
-    course = [Path(assignment.course_file)] if assignment.course_file else []
     specs = [absolute_spec(s) for s in specs]  # a device file.py, from the sandbox's cwd
     request = {
         "assignment": assignment.name,
-        "course_file": assignment.course_file,  # a course's suite is loaded again inside
+        "course": _course_text(assignment),
         "scenario": scenario.name,
         "specs": specs,
         "built": _built_to_dict(built),
@@ -365,7 +368,7 @@ def run_scenario(
     argv, fds = bwrap_argv(
         _python("_scenario_inside"),
         cwd=workdir,
-        readonly=[(b, b) for b in bins] + [(p, p) for p in course],
+        readonly=[(b, b) for b in bins],
         scratch=[(workdir, SCRATCH_BYTES)],
         specs=specs,
     )
@@ -389,16 +392,10 @@ def _lost(scenario: Scenario, why: str) -> ScenarioResult:
 
 def _scenario_inside() -> None:
     """In a scenario's sandbox: run it as the uncontained grader would, answer."""
-    from . import course
     from .runner import _run_scenario
-    from .suites import ASSIGNMENTS
 
     request, answer = _serve()
-    if request["course_file"]:
-        assignment = course.load(request["course_file"])
-    else:
-        assignment = ASSIGNMENTS[request["assignment"]]
-    [scenario] = [s for s in assignment.scenarios if s.name == request["scenario"]]
+    [scenario] = [s for s in _suite(request).scenarios if s.name == request["scenario"]]
     built = _built_from_dict(request["built"])
     result = _run_scenario(scenario, built, request["specs"], Path(request["workdir"]))
     answer(result.to_dict())

@@ -192,13 +192,21 @@ _TEST_KEYS = {"points", "visibility", "enabled", *_SECTIONS}
 
 def load(path: str | Path) -> Assignment:
     """The Assignment a course file describes. Raises CourseError (one line)."""
-    from .suites import ASSIGNMENTS, SUITE_INFO
-
-    where = f"{path}: "
     try:
-        data = tomllib.loads(Path(path).read_text())
+        text = Path(path).read_text()
     except OSError as e:
         raise CourseError(f"{path}: {e.strerror}") from None
+    return loads(text, str(path), str(Path(path).resolve()))
+
+
+def loads(text: str, where_name: str, course_file: str = "") -> Assignment:
+    """The Assignment a course file's text describes (`where_name` names it in errors)."""
+    from .suites import ASSIGNMENTS, SUITE_INFO
+
+    path = where_name
+    where = f"{path}: "
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise CourseError(f"{path}: not valid TOML: {e}") from None
     _only(data, _TOP, where)
@@ -275,7 +283,7 @@ def load(path: str | Path) -> Assignment:
         programs=tuple(Program(p.name, str(programs.get(p.name, p.source))) for p in base.programs),
         devices=(*base.devices, *devices),
         scenarios=tuple(scenarios),
-        course_file=str(Path(path).resolve()),
+        course_file=course_file,
     )
 
 
