@@ -144,7 +144,8 @@ def run_in_namespace(
         printer = threading.Thread(target=_print_traces, args=(conn, sink), daemon=True)
         printer.start()
         status = _wait_for(pid)
-        printer.join(timeout=10)  # until the supervisor says the program ended
+        # until the supervisor says the program ended (its reports come before that)
+        printer.join(timeout=10 if trace_to is not None else 2)
         if err:
             code = struct.unpack("i", err)[0]
             print(f"ptsandbox: {argv[0]}: {os.strerror(code)}", file=sys.stderr)

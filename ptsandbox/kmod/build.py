@@ -164,38 +164,36 @@ def _runtime_objects(cc: str, sanitize: bool) -> list[Path]:
         return objs
     tmp = Path(tempfile.mkdtemp(prefix="kit-", dir=_ensure(out.parent)))
     san = SANITIZE if sanitize else []
-    for src in sorted(RUNTIME.glob("*.c")):
-        cmd = [
-            cc,
-            *KERNEL_CFLAGS,
-            f"-I{RUNTIME}",
-            *san,
-            "-c",
-            str(src),
-            "-o",
-            str(tmp / f"{src.stem}.o"),
-        ]
-        res = _run(cmd)
-        if res.returncode != 0:
-            raise BuildError(
-                f"internal error: the kernel runtime ({src.name}) does not compile", res.stderr
-            )
-    cmd = [
-        cc,
-        "-std=gnu11",
-        "-O1",
-        "-g",
-        "-fno-omit-frame-pointer",
-        "-Wall",
-        *san,
-        "-c",
-        str(HOST / "host.c"),
-        "-o",
-        str(tmp / "host.o"),
+    jobs: list[tuple[str, list[str]]] = [
+        (
+            src.name,
+            [
+                cc,
+                *KERNEL_CFLAGS,
+                f"-I{RUNTIME}",
+                *san,
+                "-c",
+                str(src),
+                "-o",
+                str(tmp / f"{src.stem}.o"),
+            ],
+        )
+        for src in sorted(RUNTIME.glob("*.c"))
     ]
-    res = _run(cmd)
-    if res.returncode != 0:
-        raise BuildError("internal error: the module host does not compile", res.stderr)
+    host_flags = ["-std=gnu11", "-O1", "-g", "-fno-omit-frame-pointer", "-Wall", *san]
+    jobs.append(
+        ("host.c", [cc, *host_flags, "-c", str(HOST / "host.c"), "-o", str(tmp / "host.o")])
+    )
+    # all at once: the kit is a dozen files, built once per version
+    procs = [
+        (name, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        for name, cmd in jobs
+    ]
+    errors = [(name, p.communicate()[1]) for name, p in procs]
+    for (name, err), (_, p) in zip(errors, procs, strict=True):
+        if p.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise BuildError(f"internal error: the kernel runtime ({name}) does not compile", err)
     try:
         tmp.rename(out)
     except OSError:
