@@ -275,6 +275,7 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
     source = work / ".submission-src"
     request = {
         "assignment": assignment.name,
+        "course": assignment.course_file,
         "source": str(source),
         "submission": str(submission),
         "root": str(root),
@@ -285,7 +286,7 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
         _python("_build_inside"),
         cwd=work,
         scratch=[(work, size)],
-        readonly=[(submission, source)],  # the original, inside the tmpfs
+        readonly=[(submission, source), *_course(assignment)],  # the original, in the tmpfs
     )
     timeout = BUILD_TIMEOUT_PER_PROGRAM * max(1, len(assignment.programs)) + SCENARIO_GRACE
     answer, err = _run(argv, fds, request, timeout)
@@ -308,13 +309,10 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
 def _build_inside() -> None:
     """In the build sandbox: copy the submission into the tmpfs, build it, answer."""
     from .build import build as build_programs
-    from .suites import ASSIGNMENTS
 
     request, answer = _serve()
     shutil.copytree(request["source"], request["submission"], symlinks=True)
-    built = build_programs(
-        Path(request["root"]), ASSIGNMENTS[request["assignment"]], Path(request["out"])
-    )
+    built = build_programs(Path(request["root"]), _assignment(request), Path(request["out"]))
     programs: dict[str, str] = {}
     for name, path in list(built.programs.items()):
         if path.stat().st_size > MAX_PROGRAM_BYTES:
@@ -346,6 +344,7 @@ def run_scenario(
     specs = [absolute_spec(s) for s in specs]  # a device file.py, from the sandbox's cwd
     request = {
         "assignment": assignment.name,
+        "course": assignment.course_file,
         "scenario": scenario.name,
         "specs": specs,
         "built": _built_to_dict(built),
@@ -354,7 +353,7 @@ def run_scenario(
     argv, fds = bwrap_argv(
         _python("_scenario_inside"),
         cwd=workdir,
-        readonly=[(b, b) for b in bins],
+        readonly=[*((b, b) for b in bins), *_course(assignment)],
         scratch=[(workdir, SCRATCH_BYTES)],
         specs=specs,
     )
@@ -379,15 +378,29 @@ def _lost(scenario: Scenario, why: str) -> ScenarioResult:
 def _scenario_inside() -> None:
     """In a scenario's sandbox: run it as the uncontained grader would, answer."""
     from .runner import _run_scenario
-    from .suites import ASSIGNMENTS
 
     request, answer = _serve()
-    [scenario] = [
-        s for s in ASSIGNMENTS[request["assignment"]].scenarios if s.name == request["scenario"]
-    ]
+    [scenario] = [s for s in _assignment(request).scenarios if s.name == request["scenario"]]
     built = _built_from_dict(request["built"])
     result = _run_scenario(scenario, built, request["specs"], Path(request["workdir"]))
     answer(result.to_dict())
+
+
+def _course(assignment: Assignment) -> list[tuple[Path, Path]]:
+    """The course file an assignment was loaded from, to bind into the sandbox."""
+    course = assignment.course_file
+    return [(Path(course), Path(course))] if course else []
+
+
+def _assignment(request: dict[str, Any]) -> Assignment:
+    """In a sandbox: the assignment named in the request (a suite, or the
+    course file it was loaded from, which is bound in read-only)."""
+    from .course import load as load_course
+    from .suites import ASSIGNMENTS
+
+    if request["course"]:
+        return load_course(request["course"])
+    return ASSIGNMENTS[request["assignment"]]
 
 
 def _serve() -> tuple[dict[str, Any], Any]:
