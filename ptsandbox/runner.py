@@ -145,7 +145,7 @@ def run_in_namespace(
         printer.start()
         status = _wait_for(pid)
         # until the supervisor says the program ended (its reports come before that)
-        printer.join(timeout=10 if trace_to is not None else 2)
+        printer.join(timeout=10 if sink is not None else 2)
         if err:
             code = struct.unpack("i", err)[0]
             print(f"ptsandbox: {argv[0]}: {os.strerror(code)}", file=sys.stderr)
