@@ -74,9 +74,8 @@ def run_module(
     """Run one script with the module loaded, to its end (or, `until_report`, until
     the first bug report: a deadlocked module never lets its caller finish)."""
     cls = module_class(oracle.KMOD / module_dir)
-    reports: list[str] = []
-    cls.report_sink = reports.append
     device = cls(config=oracle.params(oracle.ORACLE / module / script))
+    reports = device.reports  # every report, as it also went to dmesg and stderr
     env = dict(os.environ, BIN=str(bin_dir), TMPDIR=str(tmp))
     with Sandbox([device]) as sb:
         p = sb.spawn(["sh", "-c", oracle.command(module, script, bin_dir)], env=env, cwd=str(tmp))
