@@ -84,19 +84,21 @@ def test_a_regular_file_is_not_shadowed(tmp_path) -> None:
 @needs_root
 def test_ptsandbox_mknod_over_a_real_node_and_of_an_unclaimed_major(tmp_path, cprog) -> None:
     ns = Namespace(tmp_path / "runtime")
-    node, other = tmp_path / "message_slot", tmp_path / "other"
-    host_node(node, 235)
-    r = ns.cli("mknod", str(node), "c", "235", "0")
-    assert r.returncode == 0 and "message_slot" in r.stdout, r.stderr
-    r = ns.cli("mknod", str(other), "c", "200", "0")
-    assert r.returncode == 0 and "ENXIO" in r.stdout, r.stderr
-    r = ns.cli("run", cprog("devopen"), str(other))
-    assert "open: ENXIO" in r.stdout
-    r = ns.cli("run", cprog("tau/message_sender"), str(node), "3", "over it")
-    assert r.returncode == 0, r.stderr
-    assert not os.path.lexists(other)
-    assert os.lstat(node).st_rdev == os.makedev(235, 0)
-    assert ns.cli("stop").returncode == 0
+    try:
+        node, other = tmp_path / "message_slot", tmp_path / "other"
+        host_node(node, 235)
+        r = ns.cli("mknod", str(node), "c", "235", "0")
+        assert r.returncode == 0 and "message_slot" in r.stdout, r.stderr
+        r = ns.cli("mknod", str(other), "c", "200", "0")
+        assert r.returncode == 0 and "ENXIO" in r.stdout, r.stderr
+        r = ns.cli("run", cprog("devopen"), str(other))
+        assert "open: ENXIO" in r.stdout
+        r = ns.cli("run", cprog("tau/message_sender"), str(node), "3", "over it")
+        assert r.returncode == 0, r.stderr
+        assert not os.path.lexists(other)
+        assert os.lstat(node).st_rdev == os.makedev(235, 0)
+    finally:
+        assert ns.cli("stop").returncode == 0
 
 
 # A private /dev (a tmpfs in a mount namespace of its own) with a real

@@ -29,7 +29,9 @@ class Namespace:
             os.environ,
             PYTHONPATH=str(ROOT),
             PTSANDBOX_RUNTIME_DIR=str(runtime),
-            PTSANDBOX_IDLE_TIMEOUT="1",
+            # long enough that a loaded machine's slow CLI start (seconds) never lets a
+            # namespace idle out between two commands of a test; `stop` ends it
+            PTSANDBOX_IDLE_TIMEOUT="30",
         )
 
     def cli(
@@ -165,6 +167,7 @@ def test_trace_shows_the_calls_with_decoded_arguments(ns: Namespace, cprog, tmp_
 
 
 def test_idle_namespace_exits_and_no_supervisor_remains(ns: Namespace) -> None:
+    ns.env["PTSANDBOX_IDLE_TIMEOUT"] = "1"
     assert ns.cli("run", "true").returncode == 0
     assert ns.wait_until(lambda: not ns.daemons(), timeout=30)
 

@@ -37,16 +37,7 @@ PRINTK_PREFIX = {
 # Cases that meet a known difference of the hosted module from the kernel, found by
 # these recordings (reported; remove an entry when its cause is fixed). They are
 # xfail without strict: under load they fail, on an idle machine they often pass.
-KNOWN = {
-    ("chatroom", "clients.sh"): "release runs while another thread's read of the same "
-    "file is still parked in the module (the kernel holds a file reference for each "
-    "call in flight): joinchat closes its fd while its reader thread sleeps in read, "
-    "and the woken read touches the freed member (KASAN use-after-free)",
-    ("chatroom", "room.ks"): "a module call on an O_NONBLOCK file that takes longer than "
-    "SYNC_WAIT becomes EAGAIN in the supervisor (Block + nonblocking) while the host "
-    "finishes it: the message it read is lost",
-    ("chatroom", "errors.ks"): "as room.ks: a slow call on an O_NONBLOCK file becomes EAGAIN",
-}
+KNOWN: dict[tuple[str, str], str] = {}  # (module, script) -> why it differs from 6.1
 
 
 def case(module: str, script: str) -> object:

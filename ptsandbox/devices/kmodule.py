@@ -39,6 +39,7 @@ from .base import (
 
 SYNC_WAIT = 0.05  # seconds a call may run before its caller is parked instead
 OPEN_WAIT = 10.0  # open and poll cannot park: how long the supervisor waits for them
+NONBLOCK_WAIT = 10.0  # a call on an O_NONBLOCK file: waited for unless it sleeps
 SIGNAL_WAIT = 2.0  # how long a signalled call gets to return -ERESTARTSYS
 LOAD_WAIT = 30.0
 RESTARTS = {-512, -513, -514, -516}  # ERESTARTSYS and friends never reach user space
@@ -318,6 +319,7 @@ class KmodFile(DeviceFile):
         self.fid = fid
         self.opener = opener  # release runs as the task that opened (the closer is unknown)
         self.pollq = WaitQueue(f"{dev.name} poll")
+        self._release_pending = False  # closed for good, released when its calls end
 
     def _mem(self, tid: int) -> int | None:
         try:
@@ -346,11 +348,19 @@ class KmodFile(DeviceFile):
         finally:
             if memfd is not None:
                 os.close(memfd)
-        if dev.host.wait(call, SYNC_WAIT):
+        # On an O_NONBLOCK file the supervisor answers a parked call with EAGAIN, so a
+        # call that is only slow (not asleep in the module) must be waited for.
+        nonblocking = bool(ctx.flags & os.O_NONBLOCK)
+        if dev.host.wait(call, NONBLOCK_WAIT if nonblocking else SYNC_WAIT):
             return self._finish(ctx, call)
         queue = WaitQueue(f"{dev.name} call {call.id}")
         call.owner, call.queue = self, queue
-        call.on_done = lambda _call: queue.wake()
+
+        def done(_call: kh.Call) -> None:
+            queue.wake()
+            self._release_if_idle()
+
+        call.on_done = done
         dev.inflight[ctx.tid] = call
         raise Block(queue, functools.partial(dev.interrupt, call))
 
@@ -383,9 +393,23 @@ class KmodFile(DeviceFile):
         return call.result if call.result >= 0 else 0
 
     def release(self) -> None:
+        # The kernel holds a file reference for each call in flight (fdget): the last
+        # close of a file another thread still sleeps on releases it when that call ends.
+        self._release_pending = True
+        self._release_if_idle()
+
+    def _release_if_idle(self) -> None:
+        if not self._release_pending:
+            return
+        if any(c.owner is self and not c.done for c in self.dev.host.calls.values()):
+            return
+        self._release_pending = False
         self.dev._files.pop(self.fid, None)
         tid, tgid, comm = self.opener
-        self.dev.host.request(kh.OP_RELEASE, tid=tid, tgid=tgid, comm=comm, file=self.fid)
+        call = self.dev.host.request(kh.OP_RELEASE, tid=tid, tgid=tgid, comm=comm, file=self.fid)
+        # the kernel's release runs inside the last close(): what it does (a "left"
+        # notice, freed state) is there for the caller's next call
+        self.dev.host.wait(call, OPEN_WAIT, until_sleep=False)
 
     def describe(self) -> dict[str, Any]:
         return {"module": self.dev.name}
