@@ -55,7 +55,8 @@ def test_fixtures_marker_and_gradescope_results(tmp_path: Path) -> None:
     (tmp_path / "test_student.py").write_text(EXAMPLE)
     results = tmp_path / "results.json"
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        # -rN: no short summary, which repeats each message in full when CI is set
+        [sys.executable, "-m", "pytest", "-q", "-rN", "-p", "no:cacheprovider",
          f"--gradescope-results={results}", str(tmp_path / "test_student.py")],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
