@@ -116,7 +116,7 @@ def _run_scenario(
         except TracerError as e:
             message = str(e)
         except Exception:  # a grader bug must not cost the student points silently
-            message = "grader error (please report):\n" + traceback.format_exc(limit=5)
+            message = "grader error (please report):\n" + traceback.format_exc()
     points = scenario.points if passed else 0.0
     return ScenarioResult(
         scenario.name,
