@@ -141,6 +141,8 @@ class Proc:
     # -- output ------------------------------------------------------------------
 
     def _on_readable(self, fd: int) -> None:
+        if fd not in self._open_fds:  # closed already (drained to its end)
+            return
         try:
             data = os.read(fd, 65536)
         except BlockingIOError:

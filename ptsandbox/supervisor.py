@@ -288,7 +288,12 @@ class Supervisor:
     def step(self, timeout: float | None) -> None:
         backlog = self.tracer.more_pending
         dispatched = False
+        registered = self.sel.get_map()
         for key, _ in self.sel.select(0 if backlog else timeout):
+            # an earlier callback of this batch may have removed (and closed) this fd,
+            # and its number may even be open again for something else: skip stale keys
+            if registered.get(key.fd) is not key:
+                continue
             if key.data is None:
                 self.tracer.dispatch()
                 dispatched = True
