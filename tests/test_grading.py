@@ -313,11 +313,14 @@ def test_a_crash_is_named_with_its_signal_and_what_its_children_were_doing() -> 
     for s in crashed.scenarios:
         assert "was killed by SIGSEGV" in s.message and "did not exit" not in s.message, s.message
         assert re.search(r"`barrier \d` \(pid \d+\)", s.message), s.message
-    hung = graded("mailbox")["early_release"]
+    hung = graded("mailbox")["waits_for_itself"]
     [completes] = [s for s in hung.scenarios if s.name == "completes"]
     assert "did not exit within" in completes.message
-    # the child never released sleeps in mysend, the parent waits for it
-    assert re.search(r"`child of barrier 5` \(pid \d+\) sleeps in mysend since", completes.message)
+    # every child sleeps in myreceive (the collector too), the parent waits for them
+    sleeping = re.findall(
+        r"`child of barrier 5` \(pid \d+\) sleeps in myreceive since", completes.message
+    )
+    assert len(sleeping) == 5, completes.message
     assert "`barrier 5` (pid" in completes.message and "wait4" in completes.message
 
 
