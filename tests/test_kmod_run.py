@@ -227,3 +227,36 @@ def test_correct_ioctl_copies_from_user(cprog) -> None:
         assert code == 0
         assert out == "ioctl 10 returned 42\n"
         assert mod.reports == []
+
+
+# --------------------------------------------------------------------------
+# an open that sleeps in the module (tests/c/kmod/gate: a reader waits for a writer)
+
+
+def test_an_open_that_sleeps_parks_and_the_others_are_served(cprog) -> None:
+    reader = cprog("kmod_gate_reader")
+    with Sandbox([load("gate")]) as sb:
+        r = sb.spawn([reader])
+        assert sb.serve_until(lambda: any("waits for a writer" in x for x in dmesg(sb)))
+        r.wait_blocked()  # asleep in open, and the supervisor goes on serving
+        code, out = sh(sb, "printf 'come in' > /dev/kgate", timeout=5)
+        assert code == 0, out
+        assert r.wait() == 0
+        assert r.output == "got: come in\n"
+
+
+def test_a_signal_ends_a_sleeping_open_with_eintr_or_restarts_it(cprog) -> None:
+    reader = cprog("kmod_gate_reader")
+    with Sandbox([load("gate")]) as sb:
+        r = sb.spawn([reader])
+        r.wait_blocked()
+        r.kill(signal.SIGUSR1)
+        assert r.wait() == 2
+        assert r.output == "open: Interrupted system call\n"
+        again = sb.spawn([reader, "restart"])
+        again.wait_blocked()
+        again.kill(signal.SIGUSR1)
+        again.wait_blocked()  # restarted: asleep in the module's open again
+        code, out = sh(sb, "printf again > /dev/kgate", timeout=5)
+        assert code == 0, out
+        assert again.wait() == 0 and again.output == "got: again\n"

@@ -38,7 +38,7 @@ from .base import (
 )
 
 SYNC_WAIT = 0.05  # seconds a call may run before its caller is parked instead
-OPEN_WAIT = 10.0  # open and poll cannot park: how long the supervisor waits for them
+CALL_WAIT = 10.0  # poll and release cannot park: how long the supervisor waits for them
 NONBLOCK_WAIT = 10.0  # a call on an O_NONBLOCK file: waited for unless it sleeps
 SIGNAL_WAIT = 2.0  # how long a signalled call gets to return -ERESTARTSYS
 LOAD_WAIT = 30.0
@@ -235,14 +235,37 @@ class KernelModule(Device):
         return self.major_number
 
     def open(self, ctx: Context, minor: int, inode: int) -> KmodFile:
+        call = self.inflight.get(ctx.tid)
+        if call is not None:
+            mine = call.owner is self  # (not in the condition: mypy would narrow self to Any)
+            if call.op == kh.OP_OPEN and mine:
+                if not call.done:
+                    raise Block(call.queue, functools.partial(self._interrupt_open, call))
+                del self.inflight[ctx.tid]
+                return self._opened(ctx, call)
+            call.orphaned = True  # a call of this thread that ended for its caller (EINTR)
+            del self.inflight[ctx.tid]
         call = self.host.request(
             kh.OP_OPEN, tid=ctx.tid, tgid=ctx.tgid, comm=ctx.comm, flags=ctx.flags,
             a0=self._major_of(minor), a1=minor, a2=inode,
         )  # fmt: skip
-        if not self.host.wait(call, OPEN_WAIT, until_sleep=False):
-            self.host.signal(call, fatal=False)
-            call.orphaned = True
-            raise DeviceError(errno.EINTR)
+        if self.host.wait(call, SYNC_WAIT):
+            return self._opened(ctx, call)
+        # asleep in the module's open (a FIFO-like gate, a contended mutex): the
+        # caller parks like a sleeping read, and its re-run takes the file
+        queue = WaitQueue(f"{self.name} open {call.id}")
+        call.owner, call.queue = self, queue
+
+        def done(finished: kh.Call) -> None:
+            if finished.orphaned:
+                self._undo_open(finished)  # nobody will take it: release it
+            queue.wake()
+
+        call.on_done = done
+        self.inflight[ctx.tid] = call
+        raise Block(queue, functools.partial(self._interrupt_open, call))
+
+    def _opened(self, ctx: Context, call: kh.Call) -> KmodFile:
         if call.oopsed:
             raise DeviceError(errno.EFAULT)
         if call.result < 0:
@@ -250,6 +273,31 @@ class KernelModule(Device):
         f = KmodFile(self, call.file, (ctx.tid, ctx.tgid, ctx.comm))
         self._files[call.file] = f
         return f
+
+    def _undo_open(self, call: kh.Call) -> None:
+        """An open that succeeded in the module after its caller stopped waiting for it
+        (a signal, or the caller died): release the file it made."""
+        if call.done and not call.oopsed and call.result >= 0:
+            f = KmodFile(self, call.file, (call.tid, call.tgid, ""))
+            self._files[call.file] = f
+            f.release()
+
+    def _interrupt_open(self, call: kh.Call) -> int | None:
+        """A signal reached a caller asleep in open: an error is the call's result;
+        -ERESTARTSYS is EINTR or a restart, as the kernel decides. An open that
+        completed as the signal came is undone: the caller restarts or sees EINTR."""
+        self.host.signal(call, fatal=False)
+        if not self.host.wait(call, SIGNAL_WAIT, until_sleep=False):
+            call.orphaned = True  # still asleep (uninterruptibly): released when it ends
+            self.inflight.pop(call.tid, None)
+            return None
+        self.inflight.pop(call.tid, None)
+        if call.oopsed or call.result in RESTARTS:
+            return None
+        if call.result < 0:
+            return call.result
+        self._undo_open(call)
+        return None
 
     def task_exit(self, tid: int, tgid: int) -> None:
         call = self.inflight.pop(tid, None)
@@ -388,7 +436,7 @@ class KmodFile(DeviceFile):
     def poll(self, pt: PollTable) -> int:
         pt.wait(self.pollq)
         call = self.dev.host.request(kh.OP_POLL, file=self.fid)
-        if not self.dev.host.wait(call, OPEN_WAIT, until_sleep=False):
+        if not self.dev.host.wait(call, CALL_WAIT, until_sleep=False):
             return 0
         return call.result if call.result >= 0 else 0
 
@@ -409,7 +457,7 @@ class KmodFile(DeviceFile):
         call = self.dev.host.request(kh.OP_RELEASE, tid=tid, tgid=tgid, comm=comm, file=self.fid)
         # the kernel's release runs inside the last close(): what it does (a "left"
         # notice, freed state) is there for the caller's next call
-        self.dev.host.wait(call, OPEN_WAIT, until_sleep=False)
+        self.dev.host.wait(call, CALL_WAIT, until_sleep=False)
 
     def describe(self) -> dict[str, Any]:
         return {"module": self.dev.name}

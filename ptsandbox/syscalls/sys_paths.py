@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Generator
 
 from .. import calltrace
-from ..devices.base import DeviceError, DeviceFile
+from ..devices.base import Block, DeviceError, DeviceFile
 from ..sysnr import NR
 from ..tracer import (
     ALLOW,
@@ -270,7 +270,9 @@ class PathCalls(SyscallCore):
             driver = node.device.name if node.device else ""  # none: a node of no driver
             shown = calltrace.Sym(calltrace.open_flags(flags), flags)
             call = calltrace.Call(name, (calltrace.Str(path.encode()), shown))
-            if isinstance(outcome, int):
+            if t in self.parked:  # asleep in the driver's open: shown as unfinished
+                self._emit(t, call, None, driver, (flags,))
+            elif isinstance(outcome, int):
                 self._emit(t, call, outcome, driver, (flags,))
             elif isinstance(outcome, Generator):
                 return self._traced_job(t, call, outcome, driver, flags)
@@ -308,6 +310,8 @@ class PathCalls(SyscallCore):
                 dfile = device.open(ctx, node.minor, node.ino)
             except DeviceError as e:
                 return -e.errno
+            except Block as b:  # the driver's open sleeps: the whole call runs again on wake
+                return self.park(t, b.queue, "open", None, None, b.interrupted)
         return self._open_job(t, node, dfile, f_flags, flags, path)
 
     def _open_unclaimed(self, node: Node, flags: int) -> Outcome:
