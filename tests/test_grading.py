@@ -236,11 +236,11 @@ def test_a_fork_bomb_and_a_flood_lose_only_their_scenario(tmp_path: Path) -> Non
 
 
 @pytest.mark.timeout(900)  # 20 gradings: minutes on a loaded 2-core machine
-def test_twenty_copies_with_two_jobs_give_progress_summary_and_csv(tmp_path: Path) -> None:
+def test_a_class_of_copies_with_two_jobs_gives_progress_summary_and_csv(tmp_path: Path) -> None:
     import pexpect
 
     copies = []
-    for i in range(20):
+    for i in range(6):  # enough for two workers to share them out (each copy grades 10 s)
         dst = tmp_path / f"student{i:02d}"
         shutil.copytree(FIXTURES / "message-slot" / "good", dst)
         copies.append(str(dst))
@@ -258,7 +258,7 @@ def test_twenty_copies_with_two_jobs_give_progress_summary_and_csv(tmp_path: Pat
     assert child.exitstatus == 0  # all full marks
     assert f"(CSV): {tmp_path / 'class.txt.csv'}" in child.before  # named after the report
     rows = (tmp_path / "class.txt.csv").read_text().splitlines()
-    assert len(rows) == 21 and rows[0].startswith("submission,score,max_score")
+    assert len(rows) == 7 and rows[0].startswith("submission,score,max_score")
     assert all(",80,80," in row for row in rows[1:])
 
 
