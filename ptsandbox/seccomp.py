@@ -10,7 +10,9 @@ tracer's job):
   (i386 `int 0x80`, x32) is refused with ENOSYS by the filter itself, so none
   slips past and none costs a stop;
 * a *watch* filter per fd number that holds a virtual file in a process: it
-  traps the fd-taking calls only when their fd argument is that number.
+  traps the fd-taking calls only when their fd argument is that number, and
+  `close_range` when its range covers that number (every call that can close
+  a watched number stops, so a cache of (process, fd) -> file can be exact).
 
 Everything else is decided by arch and number alone, so the kernel's seccomp
 action cache lets it through without even running the filter.
@@ -80,6 +82,9 @@ FD_SYSCALLS: dict[str, tuple[int, ...]] = {
         "getpeername", "setsockopt", "getsockopt", "execveat",
     )
 }  # fmt: skip
+# dup2/dup3 onto a watched number close what it held: trapped so that the
+# syscall layer's (process, fd) cache can forget it (as for close and close_range)
+FD_SYSCALLS.update({"dup2": (0, 1), "dup3": (0, 1)})
 FD_SYSCALLS.update({"sendfile": (0, 1), "tee": (0, 1), "splice": (0, 2)})
 FD_SYSCALLS.update({"copy_file_range": (0, 2), "mmap": (4,)})
 
@@ -181,7 +186,15 @@ def watch_filter(fds: Sequence[int]) -> bytes:
     for args, nrs in by_args.items():
         for nr in sorted(nrs):
             a.jeq(nr, f"args{'_'.join(map(str, args))}", 0)
+    a.jeq(NR["close_range"], "close_range", 0)
     a.label("allow")
+    a.ret(RET_ALLOW)
+    a.label("close_range")  # close_range(first, last, flags): first <= fd <= last
+    for fd in fds:
+        a.ld(_arg_low(0))
+        a.jge(fd + 1, 2, 0)  # first > fd: not this one
+        a.ld(_arg_low(1))
+        a.jge(fd, "trace", 0)
     a.ret(RET_ALLOW)
     for args in by_args:
         a.label(f"args{'_'.join(map(str, args))}")

@@ -377,7 +377,7 @@ class Supervisor:
             hook(thread, parent)
 
     def on_exec(self, thread: Thread) -> None:
-        self.syscalls.proc(thread.tgid).comm = None  # a new program, a new name
+        self.syscalls.on_exec(thread)
 
     def on_exit(self, thread: Thread, status: int) -> None:
         self.syscalls.on_exit(thread, status)

@@ -880,6 +880,16 @@ def pidfd_getfd(pidfd: int, fd: int) -> int:
     return _check(_syscall(NR["pidfd_getfd"], pidfd, fd, 0), "pidfd_getfd")
 
 
+KCMP_FILES = 2
+
+
+def same_fd_table(tid1: int, tid2: int) -> bool | None:
+    """Do two tasks share one fd table (kcmp KCMP_FILES)? None when the kernel
+    cannot say (no kcmp, or a task gone)."""
+    ret = _syscall(NR["kcmp"], tid1, tid2, KCMP_FILES, 0, 0)
+    return None if ret < 0 else ret == 0
+
+
 def _signal_pending(tid: int) -> bool:
     """A signal is pending for the thread and not blocked (as /proc/TID/status says)."""
     fields: dict[str, int] = {}

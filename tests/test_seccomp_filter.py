@@ -65,6 +65,30 @@ def test_watch_filter_traps_only_its_fd(name: str, fd: int, args: list[int]) -> 
     assert got == (seccomp.RET_TRACE if hit else seccomp.RET_ALLOW)
 
 
-@given(st.integers(0, 460).filter(lambda n: n not in {NR[x] for x in seccomp.FD_SYSCALLS}))
+@given(
+    st.integers(0, 1023),
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 2**64 - 1),
+)
+def test_watch_filter_traps_close_range_covering_its_fd(fd: int, first: int, last: int) -> None:
+    prog = seccomp.watch_filter([fd])
+    hit = first & 0xFFFFFFFF <= fd <= last & 0xFFFFFFFF  # the kernel takes unsigned ints
+    got = run_bpf(prog, NR["close_range"], X86_64, (first, last, 0, 0, 0, 0))
+    assert got == (seccomp.RET_TRACE if hit else seccomp.RET_ALLOW)
+
+
+def test_watch_filter_traps_close_range_of_exactly_its_fd() -> None:
+    prog = seccomp.watch_filter([7])
+    call = NR["close_range"]
+    assert run_bpf(prog, call, X86_64, (7, 7, 0, 0, 0, 0)) == seccomp.RET_TRACE
+    assert run_bpf(prog, call, X86_64, (3, 2**32 - 1, 0, 0, 0, 0)) == seccomp.RET_TRACE
+    assert run_bpf(prog, call, X86_64, (8, 9, 0, 0, 0, 0)) == seccomp.RET_ALLOW
+    assert run_bpf(prog, call, X86_64, (3, 6, 0, 0, 0, 0)) == seccomp.RET_ALLOW
+
+
+_WATCHED_NRS = {NR[x] for x in seccomp.FD_SYSCALLS} | {NR["close_range"]}
+
+
+@given(st.integers(0, 460).filter(lambda n: n not in _WATCHED_NRS))
 def test_watch_filter_ignores_other_calls(nr: int) -> None:
     assert run_bpf(seccomp.watch_filter([3]), nr, X86_64, (3,) * 6) == seccomp.RET_ALLOW

@@ -32,6 +32,7 @@ from ..tracer import (
     Tracer,
     read_memory,
     read_string,
+    same_fd_table,
     write_memory,
 )
 from ..vfs import OpenFile, Vfs
@@ -132,6 +133,10 @@ class ProcessInfo:
     tgid: int
     watched: set[int] = field(default_factory=set)  # fd numbers with a watch filter
     comm: str | None = None  # cached for trace events; forgotten at exec
+    # every call that can change what a watched number names stops in this
+    # process (its own filters, TSYNC): not so when it shares its fd table with
+    # another process (CLONE_FILES without CLONE_THREAD), or when that is unknown
+    cacheable: bool = False
 
 
 @dataclass(frozen=True, slots=True)  # grading keeps every call: keep them small
@@ -193,6 +198,13 @@ class SyscallCore:
         self.call_start: dict[Thread, float] = {}  # entry time of each thread's call
         self.unfinished: dict[Thread, tuple[str, float]] = {}  # asleep: (syscall, since)
         self.last_transfers: list[tuple[str, int, bytes]] = []
+        # (tid -> fd -> file) for watched fds resolved at a trap. Exact, not a
+        # guess: every call that can close or replace a watched number stops
+        # (close, dup2/dup3 onto it, close_range over it: see seccomp.watch_filter)
+        # and empties it, as does an exec; nothing is added while such a call
+        # is still running (`table_changes`).
+        self.fd_cache: dict[int, dict[int, OpenFile]] = {}
+        self.table_changes = 0
 
     # -- dispatch ----------------------------------------------------------------
 
@@ -215,11 +227,44 @@ class SyscallCore:
         return p
 
     def on_new_task(self, t: Thread, parent: Thread | None) -> None:
-        if parent is not None and parent.tgid != t.tgid:
-            # filters are inherited over fork: so is the set of watched fds
-            self.proc(t.tgid).watched = set(self.proc(parent.tgid).watched)
+        if parent is None:
+            self.proc(t.tgid).cacheable = True  # a program we started: its table is its own
+            return
+        if parent.tgid == t.tgid:
+            return  # a thread: its process's filters are its own too (TSYNC)
+        # filters are inherited over fork: so is the set of watched fds
+        child = self.proc(t.tgid)
+        child.watched = set(self.proc(parent.tgid).watched)
+        if same_fd_table(parent.tid, t.tid) is False:
+            child.cacheable = True
+        else:
+            # one table, two processes: a number watched later in one is closed
+            # in the other without a stop
+            child.cacheable = self.proc(parent.tgid).cacheable = False
+            self.forget_fds()
+
+    def on_exec(self, t: Thread) -> None:
+        self.forget_fds()  # O_CLOEXEC files are gone
+        self.proc(t.tgid).comm = None  # a new program, a new name
+
+    def forget_fds(self) -> None:
+        """Empty the (process, fd) -> file cache."""
+        self.fd_cache.clear()
+
+    def _changing_table(self, nr: int, a: tuple[int, ...]) -> Job:
+        """Run a call that closes or replaces a watched number (close, dup2, dup3,
+        close_range): the cache is emptied first and gets nothing until it is done."""
+        self.forget_fds()
+        self.table_changes += 1
+        try:
+            result = yield Run(nr, a)
+        finally:
+            self.table_changes -= 1
+            self.forget_fds()
+        return result
 
     def on_exit(self, t: Thread, status: int | None = None) -> None:
+        self.fd_cache.pop(t.tid, None)
         self.unpark(t)
         self.call_start.pop(t, None)
         self.unfinished.pop(t, None)
@@ -465,7 +510,21 @@ class SyscallCore:
     # -- helpers of several families ------------------------------------------------
 
     def _file(self, t: Thread, fd: int) -> OpenFile | None:
-        return self.vfs.file_of(t.tid, _s32(fd))
+        """The virtual file behind a trapped call's fd (cached; see `fd_cache`)."""
+        fd = _s32(fd)
+        cached = self.fd_cache.get(t.tid)
+        if cached is not None:
+            f = cached.get(fd)
+            if f is not None and not f.released:
+                return f
+        f = self.vfs.file_of(t.tid, fd)
+        if f is not None and not self.table_changes:
+            p = self.procs.get(t.tgid)
+            if p is not None and p.cacheable and fd in p.watched:
+                if cached is None:
+                    cached = self.fd_cache[t.tid] = {}
+                cached[fd] = f
+        return f
 
     def _write_out(self, t: Thread, addr: int, data: bytes) -> int:
         try:
