@@ -76,6 +76,7 @@ EVENT_SECCOMP = 7
 EVENT_STOP = 128
 
 SYSINFO_ENTRY, SYSINFO_EXIT = 1, 2
+_EXIT_RVAL = struct.Struct("<q")  # struct ptrace_syscall_info: exit.rval at offset 24
 
 ERESTARTSYS = 512
 ERESTARTNOHAND = 514
@@ -714,8 +715,9 @@ class Tracer:
         if op != SYSINFO_EXIT:
             self._resume(t)
             return
-        ptrace(PTRACE_GETREGS, t.tid, 0, ctypes.addressof(t.regs))
-        result = _to_signed(t.regs.rax)
+        # the result is in the syscall info (exit.rval); a job's registers are
+        # its own copy (job_regs), so no GETREGS here
+        result = _EXIT_RVAL.unpack_from(self._info, 24)[0]
         if t.parked:
             self._unpark(t, result)
         else:
