@@ -66,6 +66,25 @@ def test_watch_filter_traps_only_its_fd(name: str, fd: int, args: list[int]) -> 
 
 
 @given(
+    st.sampled_from(sorted(seccomp.FD_SYSCALLS)),
+    st.integers(0, 1023),
+    st.lists(st.integers(0, 2**64 - 1), min_size=6, max_size=6),
+)
+def test_notify_watch_filter_notifies_data_calls_and_traps_the_rest(
+    name: str, fd: int, args: list[int]
+) -> None:
+    prog = seccomp.watch_filter([fd], notify=True)
+    hit = any(args[i] & 0xFFFFFFFF == fd for i in seccomp.FD_SYSCALLS[name])
+    got = run_bpf(prog, NR[name], X86_64, tuple(args))
+    if not hit:
+        assert got == seccomp.RET_ALLOW
+    elif name in seccomp.NOTIFY_SYSCALLS:
+        assert got == seccomp.RET_USER_NOTIF
+    else:
+        assert got == seccomp.RET_TRACE
+
+
+@given(
     st.integers(0, 1023),
     st.integers(0, 2**64 - 1),
     st.integers(0, 2**64 - 1),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import calltrace, seccomp
+from .. import calltrace, notify, seccomp
 from ..devices.base import Block, Context, DeviceError
 from ..sysnr import NR, name_of
 from ..tracer import (
@@ -137,6 +137,7 @@ class ProcessInfo:
     # process (its own filters, TSYNC): not so when it shares its fd table with
     # another process (CLONE_FILES without CLONE_THREAD), or when that is unknown
     cacheable: bool = False
+    has_listener: bool = False  # its filter chain has a seccomp listener (notify backend)
 
 
 @dataclass(frozen=True, slots=True)  # grading keeps every call: keep them small
@@ -205,6 +206,9 @@ class SyscallCore:
         # is still running (`table_changes`).
         self.fd_cache: dict[int, dict[int, OpenFile]] = {}
         self.table_changes = 0
+        # the notify backend: takes each new seccomp listener (ours to close)
+        self.on_listener: Callable[[int], None] | None = None
+        self.notifying = False  # serving a notification: the caller cannot run a job
 
     # -- dispatch ----------------------------------------------------------------
 
@@ -235,6 +239,7 @@ class SyscallCore:
         # filters are inherited over fork: so is the set of watched fds
         child = self.proc(t.tgid)
         child.watched = set(self.proc(parent.tgid).watched)
+        child.has_listener = self.proc(parent.tgid).has_listener
         if same_fd_table(parent.tid, t.tid) is False:
             child.cacheable = True
         else:
@@ -436,7 +441,9 @@ class SyscallCore:
                 return self.park(t, b.queue, what, f, fd if on_fd else None, b.interrupted)
         self.vfs.mark_dirty(f)
         self.vfs.sync_readiness([(t.tid, fd, f)])
-        if f.token and f.token_stuck:
+        if f.token and f.token_stuck and not self.notifying:
+            # (a notified caller cannot run calls: the token stays, and a poll()
+            # may see the file readable once too often until the next sync)
             return self._pull_token_in_tracee(f, fd, result)
         return result
 
@@ -490,21 +497,48 @@ class SyscallCore:
     # -- watching fds ------------------------------------------------------------
 
     def watch(self, t: Thread, fd: int) -> Job:
-        """Make sure fd-taking calls on `fd` stop in this process (a job step)."""
+        """Make sure fd-taking calls on `fd` stop in this process (a job step).
+
+        With the notify backend (`on_listener` set), the first watch filter of a
+        process's filter chain gets a listener, and read/write/ioctl on its fd
+        numbers come as notifications; the kernel allows one listener per chain
+        (EBUSY), so numbers watched later in the chain stop with ptrace."""
         p = self.proc(t.tgid)
         if fd in p.watched:
             return 0
-        prog = seccomp.watch_filter([fd])
-
-        def scratch(addr: int) -> bytes:
-            return struct.pack("<HxxxxxxQ", seccomp.fprog_count(prog), addr + 16) + prog
-
-        flags = SECCOMP_FILTER_FLAG_TSYNC
-        res = yield Run(NR["seccomp"], (SECCOMP_SET_MODE_FILTER, flags, Scratch(0)), scratch)
+        if self.on_listener is not None and not p.has_listener:
+            res = yield from self._install_watch(t, fd, listener=True)
+            if res >= 0:
+                p.has_listener = True
+                listener = -1
+                try:
+                    listener = self.tracer.copy_fd(t, res)
+                except OSError as e:  # the filter's calls would fail with ENOSYS
+                    log.error("cannot take the seccomp listener of %d: %s", t.tgid, e)
+                yield Run(NR["close"], (res,))
+                if listener >= 0:
+                    self.on_listener(listener)
+                p.watched.add(fd)
+                return 0
+            if res != -errno.EBUSY:
+                log.warning("no seccomp listener for %d (%d): ptrace only", t.tgid, res)
+            p.has_listener = True  # inherited (EBUSY), or none to be had: do not ask again
+        res = yield from self._install_watch(t, fd, listener=False)
         if res != 0:
             log.warning("could not watch fd %d of %d (seccomp: %d)", fd, t.tgid, res)
         else:
             p.watched.add(fd)
+        return res
+
+    @staticmethod
+    def _install_watch(t: Thread, fd: int, listener: bool) -> Job:
+        prog = seccomp.watch_filter([fd], notify=listener)
+
+        def scratch(addr: int) -> bytes:
+            return struct.pack("<HxxxxxxQ", seccomp.fprog_count(prog), addr + 16) + prog
+
+        flags = notify.LISTENER_FLAGS if listener else SECCOMP_FILTER_FLAG_TSYNC
+        res = yield Run(NR["seccomp"], (SECCOMP_SET_MODE_FILTER, flags, Scratch(0)), scratch)
         return res
 
     # -- helpers of several families ------------------------------------------------
