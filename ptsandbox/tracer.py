@@ -217,6 +217,7 @@ class Thread:
     notified_park: Park | None = None
     notified_wake: bool = False  # woken before it got there: it just runs again
     own_restart: bool = False  # we ended its sleep with -ERESTARTSYS (a signal came)
+    park_entry_pending: bool = False  # parked at an event stop, its ppoll not entered yet
 
     @property
     def in_syscall_job(self) -> bool:
@@ -569,7 +570,9 @@ class Tracer:
         handler says it would have been answered at once: it runs after the
         signal's handler, as if the signal had come just before it, never
         failing with EINTR where the kernel's own call could not."""
-        if self.restart_withdrawn:
+        if t.park_entry_pending:
+            self._undo_notified_park(t)
+        elif self.restart_withdrawn:
             own, t.own_restart = t.own_restart, False
             regs = t.regs
             ptrace(PTRACE_GETREGS, t.tid, 0, ctypes.addressof(regs))
@@ -580,9 +583,33 @@ class Tracer:
                     ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
         self._resume(t, sig)
 
+    def _undo_notified_park(self, t: Thread) -> None:
+        """A signal came before the parked call reached its ppoll(): no sleep; the
+        kernel picks EINTR or a restart for the call, as for a read it interrupted."""
+        regs = t.job_regs
+        assert regs is not None
+        t.park_entry_pending = t.parked = False
+        t.job_regs = None
+        final = self.handler.on_signalled(t)  # a driver may finish the call
+        regs.rax = (-ERESTARTSYS if final is None else final) & 0xFFFFFFFFFFFFFFFF
+        t.own_restart = final is None
+        ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+        self.handler.on_unpark(t)
+
     def _on_event_stop(self, t: Thread, sig: int) -> None:
         if t.notified_park is not None and sig == signal.SIGTRAP and t.started:
             self._park_notified_stop(t)
+            return
+        if t.park_entry_pending and t.interrupted and sig == signal.SIGTRAP:
+            # our wake-up (interrupt()) trapped before the ppoll() began, and would
+            # not end it now: no sleep, the call runs again (-ERESTARTNOINTR kept)
+            regs = t.job_regs
+            assert regs is not None
+            t.park_entry_pending = t.parked = False
+            t.job_regs = None
+            ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+            self.handler.on_unpark(t)
+            self._resume(t)
             return
         if not t.started:
             # a new child's first stop; it may come before its parent's fork event
@@ -632,7 +659,8 @@ class Tracer:
         t.tgid = t.tid
         self._close_pidfd(t)  # a non-leader's exec takes over the leader's pid
         t.job = t.job_regs = t.job_action = None
-        t.parked = False
+        t.parked = t.park_entry_pending = False
+        t.notified_park = None
         self.handler.on_exec(t)
         self._resume(t)
 
@@ -732,8 +760,9 @@ class Tracer:
         if t.job is not None:
             t.job.close()
             t.job = None
+        t.notified_park = None
         if t.parked:
-            t.parked = False
+            t.parked = t.park_entry_pending = False
             self.handler.on_unpark(t)
 
     def _on_syscall_stop(self, t: Thread) -> None:
@@ -743,6 +772,7 @@ class Tracer:
         op = self._syscall_op(t)
         if op == SYSINFO_ENTRY:
             t.expect_entry = False
+            t.park_entry_pending = False
             self._resume(t)
             return
         if op != SYSINFO_EXIT:
@@ -833,22 +863,18 @@ class Tracer:
         regs = t.regs
         ptrace(PTRACE_GETREGS, t.tid, 0, ctypes.addressof(regs))
         restarting = _to_signed(regs.rax) in (-ERESTARTNOINTR, -ERESTARTSYS)
-        if not restarting or t.notified_wake or _signal_pending(t.tid):
-            # woken already, or a signal is there: no sleep. The kernel restarts the
-            # call, or (a signal) picks EINTR or a restart as for a read it interrupted
-            if restarting and not t.notified_wake:
-                final = self.handler.on_signalled(t)  # a driver may finish the call
-                result = -ERESTARTSYS if final is None else final
-                regs.rax = result & 0xFFFFFFFFFFFFFFFF
-                t.own_restart = final is None
-                ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+        if not restarting or t.notified_wake:
+            # woken already: no sleep, the kernel restarts the call
             t.notified_wake = False
             self.handler.on_unpark(t)
             self._resume(t)
             return
         # the restart logic runs orig_rax (rip -= 2): make that the ppoll; the
-        # call's own registers are kept for _unpark, as for a seccomp-stop park
+        # call's own registers are kept for _unpark, as for a seccomp-stop park.
+        # A signal already pending stops the thread before it gets there
+        # (_on_signal_stop undoes the park then).
         t.job_regs = _copy_regs(regs)
+        t.park_entry_pending = True
         self._sleep_in_ppoll(t, regs, action)
 
     def interrupt(self, t: Thread) -> None:
