@@ -60,6 +60,7 @@ IOCTL_SET_FLAGS = 0x40082104  # _IOW('!', 4, __u64)
 NOTIF_SIZE, RESP_SIZE = 80, 24
 _NOTIF = struct.Struct("<QIIiIQ6Q")  # id, pid, flags, nr, arch, ip, args[6]
 _RESP = struct.Struct("<QqiI")  # id, val, error, flags
+_ZEROS = bytes(NOTIF_SIZE)
 MAX_ERRNO = 4095
 
 BACKENDS = ("ptrace", "notify")
@@ -95,7 +96,7 @@ class Listener:
         killed before we took it). Call only when the fd polled readable: the
         ioctl itself would wait."""
         buf = self._buf
-        buf[:] = bytes(NOTIF_SIZE)  # the kernel wants it zeroed
+        buf[:] = _ZEROS  # the kernel wants it zeroed
         try:
             fcntl.ioctl(self.fd, IOCTL_RECV, buf, True)
         except OSError as e:

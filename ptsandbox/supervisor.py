@@ -202,8 +202,10 @@ class Supervisor:
                 return
             self._answer_job(listener, n, t, outcome)
         except Exception:
+            # a bug in a handler must not wedge the caller or the supervisor
             log.exception("serving a notified call %d of tid %d failed", n.nr, n.pid)
-            listener.answer(n.id, -errno.EIO)
+            with contextlib.suppress(OSError):  # answered already, or gone
+                listener.answer(n.id, -errno.EIO)
         finally:
             self.syscalls.notifying = False
 
