@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` without PYTHONPATH or an 
 from ptsandbox.api import Sandbox  # noqa: E402
 from ptsandbox.cc import DEFAULT_FLAGS, cache_dir, compile_c  # noqa: E402
 from ptsandbox.devices.chatroom import Chatroom  # noqa: E402
+from ptsandbox.notify import missing_notify_feature  # noqa: E402
 
 TIMES = "\N{MULTIPLICATION SIGN}"
 TIMEOUT = 300.0  # per program; generous: a slow machine must not fail a benchmark
@@ -155,9 +156,23 @@ def run_native(argv: Sequence[str], env: dict[str, str] | None = None) -> str:
     return proc.stdout
 
 
-def run_sandboxed(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
+def backends() -> tuple[str, ...]:
+    """The backends measured side by side: ptrace, and notify where the kernel has it."""
+    return ("ptrace",) if missing_notify_feature() else ("ptrace", "notify")
+
+
+def _key(backend: str) -> str:
+    # the ptrace backend's results keep their old name
+    return "ptsandbox" if backend == "ptrace" else backend
+
+
+def _tag(backend: str) -> str:
+    return "" if backend == "ptrace" else f" ({backend})"
+
+
+def run_sandboxed(argv: Sequence[str], backend: str = "ptrace") -> tuple[str, dict[str, Any]]:
     """Run a program under a fresh ptsandbox supervisor; (stdout, supervisor stats)."""
-    with Sandbox([Chatroom()]) as sb:
+    with Sandbox([Chatroom()], backend=backend) as sb:
         p = sb.spawn(argv)
         code = p.wait(TIMEOUT)
         if code != 0:
@@ -242,7 +257,8 @@ def measure_device_ops(sizes: Sizes, runs: int) -> Measure:
     """K ioctl / write / non-blocking read on /dev/chatroom: ptsandbox vs bench/floor.c.
 
     Both unpinned (as a user runs it: every stop pays two cross-CPU wake-ups)
-    and pinned to one CPU (the CPU cost of a stop alone).
+    and pinned to one CPU (the CPU cost of a stop alone); each backend (ptrace,
+    notify) in the same runs, interleaved.
     """
     devops, floor = build("devops"), build("floor")
     k = str(sizes.device_ops)
@@ -259,22 +275,25 @@ def measure_device_ops(sizes: Sizes, runs: int) -> Measure:
             with pinned_to_one_cpu(pin):
                 record("native" + suffix, run_native([devops, "/dev/null", k, "nocheck"]))
                 record("floor" + suffix, run_native([floor, devops, "/dev/null", k]))
-                out, stats = run_sandboxed([devops, "/dev/chatroom", k])
-                record("ptsandbox" + suffix, out)
-                stops.append(stats["stops"] / (3 * sizes.device_ops))
+                for backend in backends():
+                    out, stats = run_sandboxed([devops, "/dev/chatroom", k], backend)
+                    record(_key(backend) + suffix, out)
+                    if backend == "ptrace":
+                        stops.append(stats["stops"] / (3 * sizes.device_ops))
     medians = {
         key: {op: median([r[f"{op}_ns"] for r in runs_]) / 1000 for op, _ in DEVICE_OPS}
         for key, runs_ in data.items()
     }
     rows = [
         slowdown_row(
-            f"2 {label}{' (pinned)' if pin else ''}",
+            f"2 {label}{' (pinned)' if pin else ''}{_tag(backend)}",
             "µs/op",
-            medians["ptsandbox" + ("_pinned" if pin else "")][op],
+            medians[_key(backend) + ("_pinned" if pin else "")][op],
             medians["floor" + ("_pinned" if pin else "")][op],
             1.3,
             False,
         )
+        for backend in backends()
         for pin in (False, True)
         for op, label in DEVICE_OPS
     ]
@@ -291,9 +310,9 @@ def measure_device_ops(sizes: Sizes, runs: int) -> Measure:
 # 3 and 6. Chat round trip
 
 
-def chat_round_trip(exe: str, m: int) -> float:
+def chat_round_trip(exe: str, m: int, backend: str = "ptrace") -> float:
     """One ping-pong of `m` round trips between two clients of /dev/chatroom; ns per trip."""
-    with Sandbox([Chatroom()]) as sb:
+    with Sandbox([Chatroom()], backend=backend) as sb:
         pong = sb.spawn([exe, "pong", str(m)])
         pong.expect("ready", TIMEOUT)
         ping = sb.spawn([exe, "ping", str(m)])
@@ -303,7 +322,9 @@ def chat_round_trip(exe: str, m: int) -> float:
         return fields(ping.output)["rt_ns"]
 
 
-def _round_trips(sizes: Sizes, runs: int, pins: Sequence[bool]) -> dict[str, list[float]]:
+def _round_trips(
+    sizes: Sizes, runs: int, pins: Sequence[bool], backends: Sequence[str] = ("ptrace",)
+) -> dict[str, list[float]]:
     chat, seqpacket = build("chat_pingpong"), build("seqpacket_pingpong")
     m = sizes.round_trips
     out: dict[str, list[float]] = {}
@@ -314,7 +335,9 @@ def _round_trips(sizes: Sizes, runs: int, pins: Sequence[bool]) -> dict[str, lis
             with pinned_to_one_cpu(pin):
                 native = fields(run_native([seqpacket, str(m)]))["rt_ns"]
                 out.setdefault("native" + suffix, []).append(native)
-                out.setdefault("ptsandbox" + suffix, []).append(chat_round_trip(chat, m))
+                for backend in backends:
+                    rt = chat_round_trip(chat, m, backend)
+                    out.setdefault(_key(backend) + suffix, []).append(rt)
     return out
 
 
@@ -324,21 +347,24 @@ def _msgs_per_s(rt_ns: float) -> float:
 
 def measure_round_trip(sizes: Sizes, runs: int) -> Measure:
     """Two chat clients ping-ponging through /dev/chatroom vs a native seqpacket pair."""
-    data = _round_trips(sizes, runs, (False,))
+    data = _round_trips(sizes, runs, (False,), backends())
     medians = {k: median(v) for k, v in data.items()}
-    row = slowdown_row(
-        "3 chat round trip",
-        "msg/s",
-        _msgs_per_s(medians["ptsandbox"]),
-        _msgs_per_s(medians["native"]),
-        10,
-        True,
-    )
+    rows = [
+        slowdown_row(
+            f"3 chat round trip{_tag(backend)}",
+            "msg/s",
+            _msgs_per_s(medians[_key(backend)]),
+            _msgs_per_s(medians["native"]),
+            10,
+            True,
+        )
+        for backend in backends()
+    ]
     return Measure(
         3,
         "chat round trip",
         {"round_trips": sizes.round_trips},
-        [row],
+        rows,
         {"runs_rt_ns": data, "median_rt_us": {k: v / 1000 for k, v in medians.items()}},
     )
 

@@ -364,13 +364,16 @@ class Sandbox:
         trace: bool = True,
         process_limit: int | None = None,
         stdio: str = "pty",
+        backend: str | None = None,
     ) -> None:
         if devices is None:
             devices = [cls() for cls in BUILTIN.values()]
         if stdio not in STDIO_MODES:
             raise ValueError(f"stdio must be one of {', '.join(STDIO_MODES)}, not {stdio!r}")
         self.stdio = stdio  # spawn's default
-        self.sup = Supervisor(devices, process_limit=process_limit)
+        # backend: "ptrace" or "notify" (device calls as seccomp notifications);
+        # None: $PTSANDBOX_BACKEND, else ptrace
+        self.sup = Supervisor(devices, process_limit=process_limit, backend=backend)
         self.procs: list[Proc] = []
         # every traced process that ended, the programs' children too, in order
         self.exits: list[ProcessExit] = []

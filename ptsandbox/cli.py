@@ -147,6 +147,15 @@ def run(
             "more than the stop itself (bench measure 6)",
         ),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="ptrace (default) or notify: read/write/ioctl on device fds answered "
+            "from seccomp user notifications, without a ptrace stop (Linux 6.9+; "
+            "falls back to ptrace). A namespace already running keeps its own",
+        ),
+    ] = None,
 ) -> None:
     """Run PROGRAM with the emulated devices at their paths.
 
@@ -167,6 +176,12 @@ def run(
 
     argv = [program, *(args or [])]
     device = [*(device or []), *(module or [])]
+    if backend is not None:
+        from .notify import BACKEND_ENV, BACKENDS
+
+        if backend not in BACKENDS:
+            raise fail(f"--backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        os.environ[BACKEND_ENV] = backend  # our supervisor, or the namespace's we start
     if trace_format not in ("text", "jsonl"):
         raise fail(f"--trace-format must be text or jsonl, not {trace_format!r}")
     try:

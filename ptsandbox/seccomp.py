@@ -10,7 +10,9 @@ tracer's job):
   (i386 `int 0x80`, x32) is refused with ENOSYS by the filter itself, so none
   slips past and none costs a stop;
 * a *watch* filter per fd number that holds a virtual file in a process: it
-  traps the fd-taking calls only when their fd argument is that number.
+  traps the fd-taking calls only when their fd argument is that number, and
+  `close_range` when its range covers that number (every call that can close
+  a watched number stops, so a cache of (process, fd) -> file can be exact).
 
 Everything else is decided by arch and number alone, so the kernel's seccomp
 action cache lets it through without even running the filter.
@@ -34,6 +36,7 @@ _RET_K = 0x06 | 0x00
 
 RET_ALLOW = 0x7FFF0000
 RET_TRACE = 0x7FF00000
+RET_USER_NOTIF = 0x7FC00000
 RET_ERRNO = 0x00050000
 RET_ENOSYS = RET_ERRNO | 38
 
@@ -80,8 +83,15 @@ FD_SYSCALLS: dict[str, tuple[int, ...]] = {
         "getpeername", "setsockopt", "getsockopt", "execveat",
     )
 }  # fmt: skip
+# dup2/dup3 onto a watched number close what it held: trapped so that the
+# syscall layer's (process, fd) cache can forget it (as for close and close_range)
+FD_SYSCALLS.update({"dup2": (0, 1), "dup3": (0, 1)})
 FD_SYSCALLS.update({"sendfile": (0, 1), "tee": (0, 1), "splice": (0, 2)})
 FD_SYSCALLS.update({"copy_file_range": (0, 2), "mmap": (4,)})
+
+# The device's data calls: with the notify backend these go to the supervisor as
+# seccomp user notifications (no ptrace stop), every other watched call stops.
+NOTIFY_SYSCALLS: tuple[str, ...] = ("read", "write", "ioctl")
 
 
 @dataclass(frozen=True)
@@ -167,21 +177,35 @@ def probe_filter(nr: int) -> bytes:
     return a.assemble()
 
 
-def watch_filter(fds: Sequence[int]) -> bytes:
-    """A filter trapping the fd-taking calls whose fd argument is one of `fds`."""
+def watch_filter(fds: Sequence[int], notify: bool = False) -> bytes:
+    """A filter trapping the fd-taking calls whose fd argument is one of `fds`;
+    with `notify`, the NOTIFY_SYSCALLS among them return RET_USER_NOTIF instead
+    (for the filter's listener) and the others RET_TRACE."""
     if not fds:
         raise ValueError("watch_filter needs at least one fd")
     by_args: dict[tuple[int, ...], list[int]] = {}
     for name, args in FD_SYSCALLS.items():
-        by_args.setdefault(args, []).append(NR[name])
+        if not (notify and name in NOTIFY_SYSCALLS):
+            by_args.setdefault(args, []).append(NR[name])
     a = _Asm()
     a.ld(_OFF_ARCH)
     a.jeq(AUDIT_ARCH_X86_64, 0, "allow")  # other arches: the base filter traps them
     a.ld(_OFF_NR)
+    if notify:
+        for name in NOTIFY_SYSCALLS:
+            a.jeq(NR[name], "notify_args", 0)
     for args, nrs in by_args.items():
         for nr in sorted(nrs):
             a.jeq(nr, f"args{'_'.join(map(str, args))}", 0)
+    a.jeq(NR["close_range"], "close_range", 0)
     a.label("allow")
+    a.ret(RET_ALLOW)
+    a.label("close_range")  # close_range(first, last, flags): first <= fd <= last
+    for fd in fds:
+        a.ld(_arg_low(0))
+        a.jge(fd + 1, 2, 0)  # first > fd: not this one
+        a.ld(_arg_low(1))
+        a.jge(fd, "trace", 0)
     a.ret(RET_ALLOW)
     for args in by_args:
         a.label(f"args{'_'.join(map(str, args))}")
@@ -190,6 +214,14 @@ def watch_filter(fds: Sequence[int]) -> bytes:
             for fd in fds:
                 a.jeq(fd, "trace", 0)
         a.ret(RET_ALLOW)
+    if notify:
+        a.label("notify_args")
+        a.ld(_arg_low(0))
+        for fd in fds:
+            a.jeq(fd, "notify", 0)
+        a.ret(RET_ALLOW)
+        a.label("notify")
+        a.ret(RET_USER_NOTIF)
     a.label("trace")
     a.ret(RET_TRACE)
     return a.assemble()

@@ -19,15 +19,25 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import seccomp
+from . import notify, seccomp
 from .devices.base import DYNAMIC_MAJOR, Device
 from .exitstatus import ExitStatus
 from .syscalls import Syscalls
 from .sysnr import NAMES, NR
-from .tracer import ALLOW, Outcome, SpawnSpec, Thread, Tracer, read_memory
+from .tracer import (
+    ALLOW,
+    ERESTARTNOINTR,
+    Outcome,
+    Park,
+    SpawnSpec,
+    Thread,
+    Tracer,
+    read_memory,
+)
 from .vfs import OpenFile, Vfs
 
 log = logging.getLogger("ptsandbox.supervisor")
+_NOTIFIED = frozenset(NR[name] for name in seccomp.NOTIFY_SYSCALLS)
 
 
 class ProgramNotFound(Exception):
@@ -98,7 +108,12 @@ def _ignoring_fd(callback: Callable[[], None]) -> Callable[[int], None]:
 class Supervisor:
     """Owns devices and traces programs; `run_loop` serves them until they end."""
 
-    def __init__(self, devices: Iterable[Device] = (), process_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        devices: Iterable[Device] = (),
+        process_limit: int | None = None,
+        backend: str | None = None,
+    ) -> None:
         self.devices: dict[str, Device] = {}
         self.vfs = Vfs()
         self.tracer = Tracer(self)
@@ -122,10 +137,100 @@ class Supervisor:
         self.task_hooks: list[Callable[[Thread, Thread | None], None]] = []
         self.exit_hooks: list[Callable[[Thread, int], None]] = []
         self.printk_hooks: list[Callable[[float, str, str], None]] = []
+        self.backend = self._choose_backend(backend)
+        # the notify backend: seccomp listeners, on an epoll of their own (its
+        # masks tell a pending call from a filter nobody uses any more)
+        self.listeners: dict[int, notify.Listener] = {}
+        self.notifications = 0  # device calls served from a notification (for stats)
+        if self.backend == "notify":
+            self.listener_ep = select.epoll()
+            self.sel.register(self.listener_ep.fileno(), selectors.EVENT_READ, self._on_listeners)
+            self.syscalls.on_listener = self._add_listener
+            self.tracer.restart_withdrawn = True
         for d in devices:
             self.load(d)
         if process_limit is not None:
             self._limit_processes(process_limit)
+
+    def _choose_backend(self, backend: str | None) -> str:
+        """`backend`, else $PTSANDBOX_BACKEND, else ptrace; notify falls back to
+        ptrace (with a warning) on a kernel without what it needs."""
+        chosen = backend or os.environ.get(notify.BACKEND_ENV, "") or "ptrace"
+        if chosen not in notify.BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(notify.BACKENDS)}, not {chosen!r}")
+        if chosen == "notify":
+            missing = notify.missing_notify_feature()
+            if missing is not None:
+                self.warnings.append(f"notify backend unavailable ({missing}): using ptrace")
+                return "ptrace"
+        return chosen
+
+    # -- the notify backend ----------------------------------------------------------
+
+    def _add_listener(self, fd: int) -> None:
+        self.listeners[fd] = notify.Listener(fd)
+        self.listener_ep.register(fd, select.EPOLLIN)
+
+    def _on_listeners(self, _fd: int) -> None:
+        for fd, events in self.listener_ep.poll(0):
+            listener = self.listeners.get(fd)
+            if listener is None:
+                continue
+            if events & select.EPOLLIN:
+                self._serve_notification(listener)
+            elif events & (select.EPOLLHUP | select.EPOLLERR):
+                # every process of the filter is gone
+                self.listener_ep.unregister(fd)
+                del self.listeners[fd]
+                listener.close()
+
+    def _serve_notification(self, listener: notify.Listener) -> None:
+        n = listener.recv()
+        if n is None:
+            return  # withdrawn: its caller was signalled or killed first
+        self.notifications += 1
+        t = self.tracer.thread_of(n.pid)
+        self.tracer.forget_notified_park(t)
+        self.syscalls.notifying = True
+        try:
+            outcome = self.on_syscall(t, n.nr, n.args)
+            if outcome is ALLOW:
+                listener.allow(n.id)
+                return
+            if isinstance(outcome, int):
+                listener.answer(n.id, outcome)
+                return
+            self._answer_job(listener, n, t, outcome)
+        except Exception:
+            # a bug in a handler must not wedge the caller or the supervisor
+            log.exception("serving a notified call %d of tid %d failed", n.nr, n.pid)
+            with contextlib.suppress(OSError):  # answered already, or gone
+                listener.answer(n.id, -errno.EIO)
+        finally:
+            self.syscalls.notifying = False
+
+    def _answer_job(
+        self, listener: notify.Listener, n: notify.Notification, t: Thread, job: Any
+    ) -> None:
+        """A handler's job from a notified call: only a Park (the call must sleep)
+        can be carried out, by handing the thread to ptrace."""
+        try:
+            action = next(job)
+        except StopIteration as stop:
+            listener.answer(n.id, int(stop.value or 0))
+            return
+        job.close()
+        if not isinstance(action, Park):
+            log.error("a notified call %d of tid %d needs the tracee to run calls", n.nr, n.pid)
+            self.syscalls.unpark(t)
+            listener.answer(n.id, -errno.EIO)
+            return
+        if self.tracer.park_notified(t, action):
+            # no signal can end the killable wait; the stop comes after this answer
+            listener.answer(n.id, -ERESTARTNOINTR)
+        else:
+            self.syscalls.unpark(t)
+            listener.answer(n.id, -errno.EINTR)  # it is dying
 
     # -- devices -------------------------------------------------------------------
 
@@ -361,6 +466,11 @@ class Supervisor:
                 device.exit()  # a hosted module's exit and leak scan
             except Exception as e:  # a driver refusing at the end changes nothing now
                 log.warning("%s: exit at close: %s", device.name, e)
+        for listener in self.listeners.values():
+            listener.close()
+        self.listeners.clear()
+        if self.backend == "notify":
+            self.listener_ep.close()
         self.sel.close()
         self.ends.close()
         self.tracer.close()
@@ -382,7 +492,7 @@ class Supervisor:
             hook(thread, parent)
 
     def on_exec(self, thread: Thread) -> None:
-        self.syscalls.proc(thread.tgid).comm = None  # a new program, a new name
+        self.syscalls.on_exec(thread)
 
     def on_exit(self, thread: Thread, status: int) -> None:
         self.syscalls.on_exit(thread, status)
@@ -395,6 +505,11 @@ class Supervisor:
         for hook in self.exit_hooks:
             hook(thread, status)
 
+    def on_withdrawn(self, thread: Thread, nr: int, args: tuple[int, ...]) -> bool:
+        """A call a signal withdrew from its notification: was it a device call
+        (answered without sleeping, or sleeping on ptrace: never EINTR there)?"""
+        return nr in _NOTIFIED and self.syscalls._file(thread, args[0]) is not None
+
     def on_group_stop(self, thread: Thread, sig: int) -> None:
         self.group_stop_hook(thread, sig)
 
@@ -403,6 +518,8 @@ class Supervisor:
     def stats(self) -> dict[str, Any]:
         return {
             "stops": self.tracer.stops,
+            "notifications": self.notifications,
+            "backend": self.backend,
             "by_syscall": dict(self.syscalls.counts.most_common()),
         }
 

@@ -76,8 +76,10 @@ EVENT_SECCOMP = 7
 EVENT_STOP = 128
 
 SYSINFO_ENTRY, SYSINFO_EXIT = 1, 2
+_EXIT_RVAL = struct.Struct("<q")  # struct ptrace_syscall_info: exit.rval at offset 24
 
 ERESTARTSYS = 512
+ERESTARTNOINTR = 513
 ERESTARTNOHAND = 514
 
 _WALL = 0x40000000
@@ -184,6 +186,7 @@ class TraceHandler(Protocol):
     def on_exec(self, thread: Thread) -> None: ...
     def on_exit(self, thread: Thread, status: int) -> None: ...
     def on_group_stop(self, thread: Thread, sig: int) -> None: ...
+    def on_withdrawn(self, thread: Thread, nr: int, args: tuple[int, ...]) -> bool: ...
 
 
 # --------------------------------------------------------------------------
@@ -209,6 +212,12 @@ class Thread:
     group_stopped: bool = False  # in a job-control stop (we issued PTRACE_LISTEN)
     announced: bool = True  # its parent's fork/clone event has been seen
     pidfd: int = -1
+    # a call answered from a seccomp notification must sleep: it comes back from
+    # the kernel with -ERESTARTNOINTR into the stop we asked for (park_notified)
+    notified_park: Park | None = None
+    notified_wake: bool = False  # woken before it got there: it just runs again
+    own_restart: bool = False  # we ended its sleep with -ERESTARTSYS (a signal came)
+    park_entry_pending: bool = False  # parked at an event stop, its ppoll not entered yet
 
     @property
     def in_syscall_job(self) -> bool:
@@ -411,6 +420,7 @@ class Tracer:
         # late event must not bring them back (the table would never empty)
         self._exited_unannounced: dict[int, None] = {}
         self.pidfd_thread = has_pidfd_thread()
+        self.restart_withdrawn = False  # the notify backend: see _on_signal_stop
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -456,6 +466,10 @@ class Tracer:
             # the child exits 127; reap it through the normal loop
             raise OSError(struct.unpack("i", err)[0], f"cannot execute {spec.executable}")
         return pid
+
+    def thread_of(self, tid: int) -> Thread:
+        """The thread with this tid (met now if its first stop has not come yet)."""
+        return self._thread(tid)
 
     def attach(self, pid: int) -> Thread:
         """Seize a process another process started (it must not have exec'd yet)."""
@@ -540,7 +554,7 @@ class Tracer:
             elif event == EVENT_STOP:
                 self._on_event_stop(t, sig)
             else:
-                self._resume(t, sig)  # signal-delivery-stop: deliver it
+                self._on_signal_stop(t, sig)
         except ProcessLookupError:
             pass  # killed under us (SIGKILL): its exit status follows
         except Exception:
@@ -549,7 +563,54 @@ class Tracer:
             with contextlib.suppress(OSError):
                 self._resume(t)
 
+    def _on_signal_stop(self, t: Thread, sig: int) -> None:
+        """A signal-delivery-stop: deliver the signal. With `restart_withdrawn`, a
+        call it withdrew from a seccomp notification before the supervisor took
+        it (the kernel says -ERESTARTSYS) is made -ERESTARTNOINTR when the
+        handler says it would have been answered at once: it runs after the
+        signal's handler, as if the signal had come just before it, never
+        failing with EINTR where the kernel's own call could not."""
+        if t.park_entry_pending:
+            self._undo_notified_park(t)
+        elif self.restart_withdrawn:
+            own, t.own_restart = t.own_restart, False
+            regs = t.regs
+            ptrace(PTRACE_GETREGS, t.tid, 0, ctypes.addressof(regs))
+            if not own and _to_signed(regs.rax) == -ERESTARTSYS:
+                args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+                if self.handler.on_withdrawn(t, regs.orig_rax, args):
+                    regs.rax = (-ERESTARTNOINTR) & 0xFFFFFFFFFFFFFFFF
+                    ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+        self._resume(t, sig)
+
+    def _undo_notified_park(self, t: Thread) -> None:
+        """A signal came before the parked call reached its ppoll(): no sleep; the
+        kernel picks EINTR or a restart for the call, as for a read it interrupted."""
+        regs = t.job_regs
+        assert regs is not None
+        t.park_entry_pending = t.parked = False
+        t.job_regs = None
+        final = self.handler.on_signalled(t)  # a driver may finish the call
+        regs.rax = (-ERESTARTSYS if final is None else final) & 0xFFFFFFFFFFFFFFFF
+        t.own_restart = final is None
+        ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+        self.handler.on_unpark(t)
+
     def _on_event_stop(self, t: Thread, sig: int) -> None:
+        if t.notified_park is not None and sig == signal.SIGTRAP and t.started:
+            self._park_notified_stop(t)
+            return
+        if t.park_entry_pending and t.interrupted and sig == signal.SIGTRAP:
+            # our wake-up (interrupt()) trapped before the ppoll() began, and would
+            # not end it now: no sleep, the call runs again (-ERESTARTNOINTR kept)
+            regs = t.job_regs
+            assert regs is not None
+            t.park_entry_pending = t.parked = False
+            t.job_regs = None
+            ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
+            self.handler.on_unpark(t)
+            self._resume(t)
+            return
         if not t.started:
             # a new child's first stop; it may come before its parent's fork event
             # (or instead of it, if the parent was killed). The kernel reports it
@@ -598,7 +659,8 @@ class Tracer:
         t.tgid = t.tid
         self._close_pidfd(t)  # a non-leader's exec takes over the leader's pid
         t.job = t.job_regs = t.job_action = None
-        t.parked = False
+        t.parked = t.park_entry_pending = False
+        t.notified_park = None
         self.handler.on_exec(t)
         self._resume(t)
 
@@ -698,8 +760,9 @@ class Tracer:
         if t.job is not None:
             t.job.close()
             t.job = None
+        t.notified_park = None
         if t.parked:
-            t.parked = False
+            t.parked = t.park_entry_pending = False
             self.handler.on_unpark(t)
 
     def _on_syscall_stop(self, t: Thread) -> None:
@@ -709,13 +772,15 @@ class Tracer:
         op = self._syscall_op(t)
         if op == SYSINFO_ENTRY:
             t.expect_entry = False
+            t.park_entry_pending = False
             self._resume(t)
             return
         if op != SYSINFO_EXIT:
             self._resume(t)
             return
-        ptrace(PTRACE_GETREGS, t.tid, 0, ctypes.addressof(t.regs))
-        result = _to_signed(t.regs.rax)
+        # the result is in the syscall info (exit.rval); a job's registers are
+        # its own copy (job_regs), so no GETREGS here
+        result = _EXIT_RVAL.unpack_from(self._info, 24)[0]
         if t.parked:
             self._unpark(t, result)
         else:
@@ -729,7 +794,10 @@ class Tracer:
 
     def _park(self, t: Thread, action: Park) -> None:
         assert t.job_regs is not None
-        regs = t.regs
+        self._sleep_in_ppoll(t, t.regs, action)
+
+    def _sleep_in_ppoll(self, t: Thread, regs: user_regs_struct, action: Park) -> None:
+        """Make the call about to run (orig_rax) a ppoll() on the Park's fd, or on nothing."""
         regs.orig_rax = NR["ppoll"]
         if action.fd is not None:
             addr = (regs.rsp - _RED_ZONE - 64) & ~0xF
@@ -761,12 +829,59 @@ class Tracer:
             # a signal (or our interrupt) is pending: let the kernel decide between
             # EINTR and a restart exactly as for an interrupted read (SA_RESTART)
             regs.rax = (-ERESTARTSYS) & 0xFFFFFFFFFFFFFFFF
+            t.own_restart = True
         ptrace(PTRACE_SETREGS, t.tid, 0, ctypes.addressof(regs))
         self.handler.on_unpark(t)
         self._resume(t)
 
+    def park_notified(self, t: Thread, action: Park) -> bool:
+        """`t` waits in a seccomp notification for a call that must sleep. Ask for a
+        stop (PTRACE_INTERRUPT: its wait is killable only, so it keeps waiting);
+        the caller then answers the notification with -ERESTARTNOINTR. At the
+        stop that follows, the call becomes the Park's ppoll() as if it had been
+        parked at a seccomp stop; should the stop not come as expected, the
+        kernel restarts the call and it is notified again. False: `t` is gone."""
+        try:
+            ptrace(PTRACE_INTERRUPT, t.tid)
+        except OSError:
+            return False
+        t.notified_park = action
+        t.notified_wake = False
+        return True
+
+    def forget_notified_park(self, t: Thread) -> None:
+        """`t` is in a new notification: a park asked for earlier never happened."""
+        t.own_restart = False
+        if t.notified_park is not None:
+            t.notified_park = None
+            t.notified_wake = False
+            self.handler.on_unpark(t)
+
+    def _park_notified_stop(self, t: Thread) -> None:
+        action, t.notified_park = t.notified_park, None
+        assert action is not None
+        regs = t.regs
+        ptrace(PTRACE_GETREGS, t.tid, 0, ctypes.addressof(regs))
+        restarting = _to_signed(regs.rax) in (-ERESTARTNOINTR, -ERESTARTSYS)
+        if not restarting or t.notified_wake:
+            # woken already: no sleep, the kernel restarts the call
+            t.notified_wake = False
+            self.handler.on_unpark(t)
+            self._resume(t)
+            return
+        # the restart logic runs orig_rax (rip -= 2): make that the ppoll; the
+        # call's own registers are kept for _unpark, as for a seccomp-stop park.
+        # A signal already pending stops the thread before it gets there
+        # (_on_signal_stop undoes the park then).
+        t.job_regs = _copy_regs(regs)
+        t.park_entry_pending = True
+        self._sleep_in_ppoll(t, regs, action)
+
     def interrupt(self, t: Thread) -> None:
         """Wake a parked thread so that it re-runs its call."""
+        if t.notified_park is not None:
+            t.notified_wake = True  # not asleep yet (park_notified): it will not be
+            return
         if t.parked and not t.interrupted and not t.gone:
             t.interrupted = True
             with contextlib.suppress(ProcessLookupError):
@@ -878,6 +993,16 @@ def has_pidfd_thread() -> bool:
 def pidfd_getfd(pidfd: int, fd: int) -> int:
     """A copy of another process's fd (the caller must close it promptly)."""
     return _check(_syscall(NR["pidfd_getfd"], pidfd, fd, 0), "pidfd_getfd")
+
+
+KCMP_FILES = 2
+
+
+def same_fd_table(tid1: int, tid2: int) -> bool | None:
+    """Do two tasks share one fd table (kcmp KCMP_FILES)? None when the kernel
+    cannot say (no kcmp, or a task gone)."""
+    ret = _syscall(NR["kcmp"], tid1, tid2, KCMP_FILES, 0, 0)
+    return None if ret < 0 else ret == 0
 
 
 def _signal_pending(tid: int) -> bool:

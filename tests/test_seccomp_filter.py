@@ -65,6 +65,49 @@ def test_watch_filter_traps_only_its_fd(name: str, fd: int, args: list[int]) -> 
     assert got == (seccomp.RET_TRACE if hit else seccomp.RET_ALLOW)
 
 
-@given(st.integers(0, 460).filter(lambda n: n not in {NR[x] for x in seccomp.FD_SYSCALLS}))
+@given(
+    st.sampled_from(sorted(seccomp.FD_SYSCALLS)),
+    st.integers(0, 1023),
+    st.lists(st.integers(0, 2**64 - 1), min_size=6, max_size=6),
+)
+def test_notify_watch_filter_notifies_data_calls_and_traps_the_rest(
+    name: str, fd: int, args: list[int]
+) -> None:
+    prog = seccomp.watch_filter([fd], notify=True)
+    hit = any(args[i] & 0xFFFFFFFF == fd for i in seccomp.FD_SYSCALLS[name])
+    got = run_bpf(prog, NR[name], X86_64, tuple(args))
+    if not hit:
+        assert got == seccomp.RET_ALLOW
+    elif name in seccomp.NOTIFY_SYSCALLS:
+        assert got == seccomp.RET_USER_NOTIF
+    else:
+        assert got == seccomp.RET_TRACE
+
+
+@given(
+    st.integers(0, 1023),
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 2**64 - 1),
+)
+def test_watch_filter_traps_close_range_covering_its_fd(fd: int, first: int, last: int) -> None:
+    prog = seccomp.watch_filter([fd])
+    hit = first & 0xFFFFFFFF <= fd <= last & 0xFFFFFFFF  # the kernel takes unsigned ints
+    got = run_bpf(prog, NR["close_range"], X86_64, (first, last, 0, 0, 0, 0))
+    assert got == (seccomp.RET_TRACE if hit else seccomp.RET_ALLOW)
+
+
+def test_watch_filter_traps_close_range_of_exactly_its_fd() -> None:
+    prog = seccomp.watch_filter([7])
+    call = NR["close_range"]
+    assert run_bpf(prog, call, X86_64, (7, 7, 0, 0, 0, 0)) == seccomp.RET_TRACE
+    assert run_bpf(prog, call, X86_64, (3, 2**32 - 1, 0, 0, 0, 0)) == seccomp.RET_TRACE
+    assert run_bpf(prog, call, X86_64, (8, 9, 0, 0, 0, 0)) == seccomp.RET_ALLOW
+    assert run_bpf(prog, call, X86_64, (3, 6, 0, 0, 0, 0)) == seccomp.RET_ALLOW
+
+
+_WATCHED_NRS = {NR[x] for x in seccomp.FD_SYSCALLS} | {NR["close_range"]}
+
+
+@given(st.integers(0, 460).filter(lambda n: n not in _WATCHED_NRS))
 def test_watch_filter_ignores_other_calls(nr: int) -> None:
     assert run_bpf(seccomp.watch_filter([3]), nr, X86_64, (3,) * 6) == seccomp.RET_ALLOW

@@ -40,6 +40,7 @@ class Syscalls(PathCalls, StatCalls, ReadWriteCalls, FdCalls, PtraceCalls):
             self._table[NR[name]] = handler or self._fixed_fd_errno(name)
         for name in seccomp.PATH_SYSCALLS:
             self._table[NR[name]] = self._path_call(name)
+        self._table[NR["close_range"]] = self.sys_close_range
         self._table[NR["recvmsg"]] = self.sys_recvmsg
         self._table[NR["recvmmsg"]] = self.sys_recvmmsg
         self._table[NR["io_uring_setup"]] = lambda t, a: -errno.ENOSYS

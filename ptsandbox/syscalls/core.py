@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import calltrace, seccomp
+from .. import calltrace, notify, seccomp
 from ..devices.base import Block, Context, DeviceError
 from ..sysnr import NR, name_of
 from ..tracer import (
@@ -32,6 +32,7 @@ from ..tracer import (
     Tracer,
     read_memory,
     read_string,
+    same_fd_table,
     write_memory,
 )
 from ..vfs import OpenFile, Vfs
@@ -132,6 +133,11 @@ class ProcessInfo:
     tgid: int
     watched: set[int] = field(default_factory=set)  # fd numbers with a watch filter
     comm: str | None = None  # cached for trace events; forgotten at exec
+    # every call that can change what a watched number names stops in this
+    # process (its own filters, TSYNC): not so when it shares its fd table with
+    # another process (CLONE_FILES without CLONE_THREAD), or when that is unknown
+    cacheable: bool = False
+    has_listener: bool = False  # its filter chain has a seccomp listener (notify backend)
 
 
 @dataclass(frozen=True, slots=True)  # grading keeps every call: keep them small
@@ -193,6 +199,16 @@ class SyscallCore:
         self.call_start: dict[Thread, float] = {}  # entry time of each thread's call
         self.unfinished: dict[Thread, tuple[str, float]] = {}  # asleep: (syscall, since)
         self.last_transfers: list[tuple[str, int, bytes]] = []
+        # (tid -> fd -> file) for watched fds resolved at a trap. Exact, not a
+        # guess: every call that can close or replace a watched number stops
+        # (close, dup2/dup3 onto it, close_range over it: see seccomp.watch_filter)
+        # and empties it, as does an exec; nothing is added while such a call
+        # is still running (`table_changes`).
+        self.fd_cache: dict[int, dict[int, OpenFile]] = {}
+        self.table_changes = 0
+        # the notify backend: takes each new seccomp listener (ours to close)
+        self.on_listener: Callable[[int], None] | None = None
+        self.notifying = False  # serving a notification: the caller cannot run a job
 
     # -- dispatch ----------------------------------------------------------------
 
@@ -215,11 +231,45 @@ class SyscallCore:
         return p
 
     def on_new_task(self, t: Thread, parent: Thread | None) -> None:
-        if parent is not None and parent.tgid != t.tgid:
-            # filters are inherited over fork: so is the set of watched fds
-            self.proc(t.tgid).watched = set(self.proc(parent.tgid).watched)
+        if parent is None:
+            self.proc(t.tgid).cacheable = True  # a program we started: its table is its own
+            return
+        if parent.tgid == t.tgid:
+            return  # a thread: its process's filters are its own too (TSYNC)
+        # filters are inherited over fork: so is the set of watched fds
+        child = self.proc(t.tgid)
+        child.watched = set(self.proc(parent.tgid).watched)
+        child.has_listener = self.proc(parent.tgid).has_listener
+        if same_fd_table(parent.tid, t.tid) is False:
+            child.cacheable = True
+        else:
+            # one table, two processes: a number watched later in one is closed
+            # in the other without a stop
+            child.cacheable = self.proc(parent.tgid).cacheable = False
+            self.forget_fds()
+
+    def on_exec(self, t: Thread) -> None:
+        self.forget_fds()  # O_CLOEXEC files are gone
+        self.proc(t.tgid).comm = None  # a new program, a new name
+
+    def forget_fds(self) -> None:
+        """Empty the (process, fd) -> file cache."""
+        self.fd_cache.clear()
+
+    def _changing_table(self, nr: int, a: tuple[int, ...]) -> Job:
+        """Run a call that closes or replaces a watched number (close, dup2, dup3,
+        close_range): the cache is emptied first and gets nothing until it is done."""
+        self.forget_fds()
+        self.table_changes += 1
+        try:
+            result = yield Run(nr, a)
+        finally:
+            self.table_changes -= 1
+            self.forget_fds()
+        return result
 
     def on_exit(self, t: Thread, status: int | None = None) -> None:
+        self.fd_cache.pop(t.tid, None)
         self.unpark(t)
         self.call_start.pop(t, None)
         self.unfinished.pop(t, None)
@@ -391,7 +441,9 @@ class SyscallCore:
                 return self.park(t, b.queue, what, f, fd if on_fd else None, b.interrupted)
         self.vfs.mark_dirty(f)
         self.vfs.sync_readiness([(t.tid, fd, f)])
-        if f.token and f.token_stuck:
+        if f.token and f.token_stuck and not self.notifying:
+            # (a notified caller cannot run calls: the token stays, and a poll()
+            # may see the file readable once too often until the next sync)
             return self._pull_token_in_tracee(f, fd, result)
         return result
 
@@ -445,27 +497,68 @@ class SyscallCore:
     # -- watching fds ------------------------------------------------------------
 
     def watch(self, t: Thread, fd: int) -> Job:
-        """Make sure fd-taking calls on `fd` stop in this process (a job step)."""
+        """Make sure fd-taking calls on `fd` stop in this process (a job step).
+
+        With the notify backend (`on_listener` set), the first watch filter of a
+        process's filter chain gets a listener, and read/write/ioctl on its fd
+        numbers come as notifications; the kernel allows one listener per chain
+        (EBUSY), so numbers watched later in the chain stop with ptrace."""
         p = self.proc(t.tgid)
         if fd in p.watched:
             return 0
-        prog = seccomp.watch_filter([fd])
-
-        def scratch(addr: int) -> bytes:
-            return struct.pack("<HxxxxxxQ", seccomp.fprog_count(prog), addr + 16) + prog
-
-        flags = SECCOMP_FILTER_FLAG_TSYNC
-        res = yield Run(NR["seccomp"], (SECCOMP_SET_MODE_FILTER, flags, Scratch(0)), scratch)
+        if self.on_listener is not None and not p.has_listener:
+            res = yield from self._install_watch(t, fd, listener=True)
+            if res >= 0:
+                p.has_listener = True
+                listener = -1
+                try:
+                    listener = self.tracer.copy_fd(t, res)
+                except OSError as e:  # the filter's calls would fail with ENOSYS
+                    log.error("cannot take the seccomp listener of %d: %s", t.tgid, e)
+                yield Run(NR["close"], (res,))
+                if listener >= 0:
+                    self.on_listener(listener)
+                p.watched.add(fd)
+                return 0
+            if res != -errno.EBUSY:
+                log.warning("no seccomp listener for %d (%d): ptrace only", t.tgid, res)
+            p.has_listener = True  # inherited (EBUSY), or none to be had: do not ask again
+        res = yield from self._install_watch(t, fd, listener=False)
         if res != 0:
             log.warning("could not watch fd %d of %d (seccomp: %d)", fd, t.tgid, res)
         else:
             p.watched.add(fd)
         return res
 
+    @staticmethod
+    def _install_watch(t: Thread, fd: int, listener: bool) -> Job:
+        prog = seccomp.watch_filter([fd], notify=listener)
+
+        def scratch(addr: int) -> bytes:
+            return struct.pack("<HxxxxxxQ", seccomp.fprog_count(prog), addr + 16) + prog
+
+        flags = notify.LISTENER_FLAGS if listener else SECCOMP_FILTER_FLAG_TSYNC
+        res = yield Run(NR["seccomp"], (SECCOMP_SET_MODE_FILTER, flags, Scratch(0)), scratch)
+        return res
+
     # -- helpers of several families ------------------------------------------------
 
     def _file(self, t: Thread, fd: int) -> OpenFile | None:
-        return self.vfs.file_of(t.tid, _s32(fd))
+        """The virtual file behind a trapped call's fd (cached; see `fd_cache`)."""
+        fd = _s32(fd)
+        cached = self.fd_cache.get(t.tid)
+        if cached is not None:
+            f = cached.get(fd)
+            if f is not None and not f.released:
+                return f
+        f = self.vfs.file_of(t.tid, fd)
+        if f is not None and not self.table_changes:
+            p = self.procs.get(t.tgid)
+            if p is not None and p.cacheable and fd in p.watched:
+                if cached is None:
+                    cached = self.fd_cache[t.tid] = {}
+                cached[fd] = f
+        return f
 
     def _write_out(self, t: Thread, addr: int, data: bytes) -> int:
         try:

@@ -71,11 +71,18 @@ class FdCalls(SyscallCore):
         return handler
 
     def sys_close(self, t: Thread, a: tuple[int, ...]) -> Outcome:
-        """The kernel closes the real fd; we only record it (graders check hygiene)."""
+        """The kernel closes the real fd; we record it (graders check hygiene) and
+        forget the number (a number not virtual now is in no cache: ALLOW)."""
         f = self._file(t, a[0])
-        if f is not None and self.tracing:
+        if f is None:
+            return ALLOW
+        if self.tracing:
             self._emit(t, calltrace.Call("close", (calltrace.Fd(_s32(a[0]), f.path),)), 0)
-        return ALLOW
+        return self._changing_table(NR["close"], a)
+
+    def sys_close_range(self, t: Thread, a: tuple[int, ...]) -> Outcome:
+        """Trapped only when the range covers a watched number: forget them all."""
+        return self._changing_table(NR["close_range"], a)
 
     def sys_fadvise64(self, t: Thread, a: tuple[int, ...]) -> Outcome:
         if self._file(t, a[0]) is None:
@@ -120,14 +127,25 @@ class FdCalls(SyscallCore):
         return ALLOW if self._file(t, a[0]) is None else self._dup_job(t, NR["dup"], a)
 
     def sys_dup2(self, t: Thread, a: tuple[int, ...]) -> Outcome:
-        return ALLOW if self._file(t, a[0]) is None else self._dup_job(t, NR["dup2"], a)
+        return self._dup_onto(t, NR["dup2"], a)
 
     def sys_dup3(self, t: Thread, a: tuple[int, ...]) -> Outcome:
-        return ALLOW if self._file(t, a[0]) is None else self._dup_job(t, NR["dup3"], a)
+        return self._dup_onto(t, NR["dup3"], a)
 
-    def _dup_job(self, t: Thread, nr: int, a: tuple[int, ...]) -> Job:
+    def _dup_onto(self, t: Thread, nr: int, a: tuple[int, ...]) -> Outcome:
+        """dup2/dup3: trapped for a watched old fd or a watched new number. A
+        virtual file at the new number is closed by it: the cache forgets it."""
+        replaces = _s32(a[0]) != _s32(a[1]) and self._file(t, a[1]) is not None
+        if self._file(t, a[0]) is not None:
+            return self._dup_job(t, nr, a, replaces)
+        return self._changing_table(nr, a) if replaces else ALLOW
+
+    def _dup_job(self, t: Thread, nr: int, a: tuple[int, ...], replaces: bool = False) -> Job:
         """The kernel dups the real fd; we watch the new number."""
-        newfd = yield Run(nr, a)
+        if replaces:
+            newfd = yield from self._changing_table(nr, a)
+        else:
+            newfd = yield Run(nr, a)
         if newfd >= 0:
             yield from self.watch(t, newfd)
         return newfd
