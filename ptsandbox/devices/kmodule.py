@@ -274,6 +274,11 @@ class KernelModule(Device):
     def _refcount(self) -> int:
         return self._refcnt
 
+    @property
+    def refcount(self) -> int:
+        """The module's use count (try_module_get/module_put), as lsmod shows it."""
+        return self._refcnt
+
     def holds_state(self) -> bool:
         return True
 

@@ -233,7 +233,7 @@ def _build_reference(root: Path, assignment: Assignment, out: Path, built: Built
         source = cprogs / program.source
         theirs = [h for h in _includes(source) if h in headers]
         exe: Path | None = None
-        for use_theirs in ([True, False] if theirs else [False]):
+        for use_theirs in [True, False] if theirs else [False]:
             work = Path(tempfile.mkdtemp(prefix="ref-", dir=out))
             shutil.copy2(source, work / source.name)
             for header in sorted(source.parent.glob("*.h")):
@@ -255,8 +255,9 @@ def _build_reference(root: Path, assignment: Assignment, out: Path, built: Built
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             if theirs and program.name != "kmod_probe":
-                whose = "the submission's" if use_theirs else "cprogs' (the submission's does not fit it)"
-                built.log.append(f"reference {program.name}: built with {whose} {', '.join(theirs)}")
+                whose = "the submission's" if use_theirs else "cprogs' (theirs did not fit)"
+                shown = ", ".join(theirs)
+                built.log.append(f"reference {program.name}: built with {whose} {shown}")
             break
         if exe is not None:
             named = out / "ref" / program.name

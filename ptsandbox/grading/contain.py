@@ -380,8 +380,7 @@ def _build_inside() -> None:
             continue
         programs[name] = base64.b64encode(path.read_bytes()).decode()
     reference = {
-        name: base64.b64encode(path.read_bytes()).decode()
-        for name, path in built.reference.items()
+        name: base64.b64encode(path.read_bytes()).decode() for name, path in built.reference.items()
     }
     module = ""
     if built.module is not None:

@@ -148,6 +148,14 @@ class SubmissionResult:
     def max_score(self) -> float:
         return sum(s.max_points for s in self.scenarios)
 
+    def parts(self) -> dict[str, tuple[float, float]]:
+        """(score, max score) of each part graded: "client", "module"."""
+        totals: dict[str, tuple[float, float]] = {}
+        for s in self.scenarios:
+            got, best = totals.get(s.part, (0.0, 0.0))
+            totals[s.part] = (got + s.points, best + s.max_points)
+        return totals
+
     @property
     def full_marks(self) -> bool:
         return not self.error and self.score >= self.max_score > 0
@@ -158,6 +166,7 @@ class SubmissionResult:
             "assignment": self.assignment,
             "score": self.score,
             "max_score": self.max_score,
+            "parts": {k: {"score": v[0], "max_score": v[1]} for k, v in self.parts().items()},
             "error": self.error,
             "build_log": self.build_log,
             "scenarios": [s.to_dict() for s in self.scenarios],

@@ -23,10 +23,11 @@ def probe(ctx: ScenarioContext, what: str, *args: str, timeout: float = 20) -> P
     code = ctx.wait(p, timeout=timeout, why=what)
     if code != 0:
         bad = [line for line in p.output.splitlines() if line.startswith("FAIL")]
+        printed = "\n    ".join(p.output.strip()[-1500:].splitlines())
         ctx.fail(
             f"{what}: "
             + ("; ".join(line.removeprefix("FAIL ") for line in bad[:5]) or f"exited {code}")
-            + f"\n  the probe printed:\n    {p.output.strip()[-1500:].replace(chr(10), chr(10) + '    ')}",
+            + f"\n  the probe printed:\n    {printed}",
             p,
         )
     return p
