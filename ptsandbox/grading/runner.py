@@ -161,15 +161,16 @@ def _run_scenario(
             visibility=scenario.visibility, part=scenario.part,
         )  # fmt: skip
     module: KernelModule | None = None
+    devices: list[Device]
     if scenario.part == "module":
         try:
-            devices: list[Device] = [_load_module(built, module_params)]
-        except ParamError as e:  # init failed: insmod fails
+            module = _load_module(built, module_params)
+        except (ParamError, OSError) as e:  # init failed (or the host did not start)
             return ScenarioResult(
                 scenario.name, scenario.description, 0.0, scenario.points, False,
                 f"insmod failed: {e}", visibility=scenario.visibility, part=scenario.part,
             )  # fmt: skip
-        module = devices[0]  # type: ignore[assignment]
+        devices = [module]
     else:
         devices = build_devices(specs, builtins=False)
     limit = scenario.limits.processes
