@@ -194,7 +194,8 @@ def _build_module(
     path = _module_path(root, source)
     shown = str(source.relative_to(root))
     if path.is_dir():
-        shown = f"the kbuild Makefile in {path.relative_to(root)}/"
+        where = path.relative_to(root)
+        shown = "its kbuild Makefile" + ("" if str(where) == "." else f" in {where}/")
     try:
         made = build_module(path)
     except BuildError as e:
