@@ -286,6 +286,7 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path, part: str =
     land in `out` on the host. The module is compiled in there too: gcc sees
     the student's sources only inside the sandbox."""
     from ..cc import CompileError, cprogs_dir
+    from ..kmod.build import BuildError, kit_dir
 
     submission = work / "submission"
     source = work / ".submission-src"
@@ -300,18 +301,24 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path, part: str =
     }
     size = BUILD_SCRATCH_BYTES + 2 * _tree_bytes(submission)
     readonly = [(submission, source)]  # the original, inside the tmpfs
-    try:
-        cprogs = cprogs_dir()  # the reference clients' sources (a checkout's ./cprogs)
-        readonly.append((cprogs, cprogs))
-    except CompileError:
-        pass  # the build says so
+    cache = work / ".cache"  # the module build's cache: in the tmpfs, not the host's
+    if part != "client" and assignment.module_scenarios:
+        try:
+            cprogs = cprogs_dir()  # the reference clients' sources (a checkout's ./cprogs)
+            readonly.append((cprogs, cprogs))
+        except CompileError:
+            pass  # the build says so
+        try:  # the kernel-API kit (ptsandbox's own code), compiled once out here
+            kit = kit_dir()
+            readonly.append((kit, cache / "kmod" / "kit" / kit.name))
+        except BuildError:
+            pass  # compiled in there, or the build says why not
     argv, fds = bwrap_argv(
         _python("_build_inside"),
         cwd=work,
         scratch=[(work, size)],
         readonly=readonly,
-        # the kernel-API kit and module builds are cached in the tmpfs, not the host
-        env={"PTSANDBOX_CACHE": str(work / ".cache")},
+        env={"PTSANDBOX_CACHE": str(cache)},
     )
     programs = len(assignment.programs) + (len(assignment.reference_clients) + 2) * (
         part != "client" and bool(assignment.module_scenarios)

@@ -201,6 +201,12 @@ def _runtime_objects(cc: str, sanitize: bool) -> list[Path]:
     return objs
 
 
+def kit_dir(sanitize: bool = True) -> Path:
+    """The compiled runtime and host (compiled now if not cached): `grade` binds it
+    read-only into its build sandboxes, so that each build only compiles the module."""
+    return _runtime_objects(_gcc(), sanitize)[0].parent
+
+
 def _ensure(p: Path) -> Path:
     p.mkdir(parents=True, exist_ok=True)
     return p
