@@ -10,6 +10,7 @@ session (grade_many, two at a time) and shared by the tests.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import filecmp
 import os
@@ -25,8 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests/fixtures/submissions/kmod"
 KMOD = ROOT / "tests/kmod"
 
-os.environ.setdefault("PTSANDBOX_GRADE_TIME_SCALE", "0.5")
-
 from ptsandbox.grading import report  # noqa: E402
 from ptsandbox.grading.model import SubmissionResult  # noqa: E402
 from ptsandbox.grading.runner import grade_many, grade_submission  # noqa: E402
@@ -38,19 +37,33 @@ MODULES = {
     "message-slot-tau/good": "msgslot_tau",
     "message-slot-tau/oob": "msgslot_tau_oob",
     "chatroom/good": "chatroom",
-    "chatroom/sleep_atomic": "chatroom_sleep_atomic",
     "mq/good": "mq",
 }
 _results: dict[str, SubmissionResult] = {}
 
 
 def graded(fixture: str) -> SubmissionResult:
-    """Every kmod fixture of the fixture's assignment, graded once (--part module)."""
-    if fixture not in _results:
-        assignment = fixture.split("/")[0]
-        paths = sorted(str(p) for p in (FIXTURES / assignment).iterdir() if p.is_dir())
-        for r in grade_many(paths, ASSIGNMENTS[assignment], (), jobs=2, part="module"):
-            _results[f"{assignment}/{Path(r.submission).name}"] = r
+    """Every kmod fixture, graded once per session (--part module), two at a time
+    (each in a grading worker of its own, as `grade -j 2`)."""
+    if not _results:
+        folders = sorted(p for p in FIXTURES.glob("*/*") if p.is_dir())
+
+        def grade(folder: Path) -> tuple[str, SubmissionResult]:
+            assignment = ASSIGNMENTS[folder.parent.name]
+            [r] = grade_many([str(folder)], assignment, (), jobs=1, part="module")
+            return f"{folder.parent.name}/{folder.name}", r
+
+        # the waits at full length: these modules are correct or fail by a report,
+        # never by a timeout, and a loaded machine must not fail them
+        scale = os.environ.get("PTSANDBOX_GRADE_TIME_SCALE")
+        os.environ["PTSANDBOX_GRADE_TIME_SCALE"] = "1"
+        try:
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                _results.update(pool.map(grade, folders))
+        finally:
+            if scale is not None:
+                os.environ["PTSANDBOX_GRADE_TIME_SCALE"] = scale
+
     return _results[fixture]
 
 
@@ -72,7 +85,7 @@ def test_a_correct_module_gets_every_module_mark(fixture: str) -> None:
     assert names == {s.name for s in assignment.module_scenarios}, detail  # no client one
     assert {s.part for s in result.scenarios} == {"module"}
     # the three kinds: reference clients, their own pair, robustness
-    assert any(n.startswith("module_") for n in names) and any(n.startswith("pair_") for n in names)
+    assert any(n.startswith("ref_") for n in names) and any(n.startswith("pair_") for n in names)
     assert {"bad_user_pointers", "concurrent_openers", "rmmod_with_nothing_open"} <= names
     assert any(" built from " in line for line in result.build_log), detail
     assert not any("not built here" in line for line in result.build_log)
@@ -86,10 +99,10 @@ def test_a_one_bug_module_loses_what_its_bug_hits_with_the_kernels_report() -> N
     failed = {s.name: s for s in result.scenarios if not s.passed}
     # every scenario that writes a message hits the bug; the ones that write none pass
     assert set(failed) == {
-        "module_send_then_read",
-        "module_big_channel_id",
-        "module_channels_independent_and_overwrite",
-        "module_message_size_limits",
+        "ref_send_then_read",
+        "ref_big_channel_id",
+        "ref_channels_independent_and_overwrite",
+        "ref_message_size_limits",
         "pair_send_then_read",
         "bad_user_pointers",
         "concurrent_openers",
@@ -101,25 +114,6 @@ def test_a_one_bug_module_loses_what_its_bug_hits_with_the_kernels_report() -> N
         assert "(message_slot.c:92) [message_slot]" in s.message  # the write past the end
         assert "Allocated by task" in s.message and "message_slot.c:88" in s.message
     assert 0 < result.score < result.max_score
-
-
-def test_sleeping_in_atomic_context_fails_every_scenario_in_which_a_member_writes() -> None:
-    result = graded("chatroom/sleep_atomic")
-    detail = report.text(result)
-    failed = {s.name: s for s in result.scenarios if not s.passed}
-    assert set(failed) == {
-        "module_two_members_exchange",
-        "module_broadcast_to_all_others",
-        "module_messages_never_mix",
-        "module_long_line_arrives_whole",
-        "module_survives_stop_and_continue",
-        "pair_two_members_exchange",
-        "bad_user_pointers",
-        "many_members",
-    }, detail
-    for s in failed.values():
-        assert "BUG: sleeping function called from invalid context" in s.message, s.message
-        assert "chatroom.c:" in s.message  # the module's own line
 
 
 def test_a_module_that_does_not_compile_loses_its_scenarios_with_gccs_error() -> None:

@@ -65,9 +65,9 @@ def module_scenario(
 ) -> Scenario:
     """A scenario run against the student's own module: `run` is a client scenario's
     function (or a robustness one), with the reference clients or the student's.
-    Named `module_X` (reference clients), `pair_X` (the student's) or `X` as given."""
+    Named `ref_X` (reference clients), `pair_X` (the student's) or `X` as given."""
     base = scenario(points, run, programs, limits)
-    prefix = {"reference": "module_", "student": "pair_"}.get(clients, "")
+    prefix = {"reference": "ref_", "student": "pair_"}.get(clients, "")
     return Scenario(
         name or prefix + base.name,
         points,

@@ -87,12 +87,19 @@ static int holds(const char *buf, long n, const char *msg, int len)
 	return 1;
 }
 
-/* Set the channel with the first command that works; -1 if none does. */
+/* Set the channel with the first command that works (the one that worked last
+ * time first); -1 if none does. */
 static int set_channel(int fd, unsigned long channel, char **cmds, int ncmds)
 {
-	for (int i = 0; i < ncmds; i++)
-		if (ioctl(fd, strtoul(cmds[i], NULL, 0), channel) == 0)
+	static int worked;
+	if (worked < ncmds && ioctl(fd, strtoul(cmds[worked], NULL, 0), channel) == 0)
+		return 0;
+	for (int i = 0; i < ncmds; i++) {
+		if (i != worked && ioctl(fd, strtoul(cmds[i], NULL, 0), channel) == 0) {
+			worked = i;
 			return 0;
+		}
+	}
 	return -1;
 }
 

@@ -451,10 +451,10 @@ def seed_many_slots(ctx: ScenarioContext) -> None:
 
 
 def tau_many_channels(ctx: ScenarioContext) -> None:
-    """300 channels on each of 2 device files hold their own message."""
+    """200 channels on each of 2 device files hold their own message."""
     nodes = [_node(ctx, TAU_CONV, minor, f"slot{minor}") for minor in (0, 1)]
     kmodule.probe(
-        ctx, "2 slots x channels 1..300", "channels", "1", "300", ",".join(nodes),
+        ctx, "2 slots x channels 1..200", "channels", "1", "200", ",".join(nodes),
         *_commands(ctx),
     )  # fmt: skip
 
