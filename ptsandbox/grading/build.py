@@ -197,7 +197,7 @@ def _build_module(
         where = path.relative_to(root)
         shown = "its kbuild Makefile" + ("" if str(where) == "." else f" in {where}/")
     try:
-        made = build_module(path)
+        made = build_module(path, modules=out / "build")  # in the grading's temporary dir
     except BuildError as e:
         built.module_failure = "\n".join(
             t for t in (e.diagnostics.strip(), f"ptsandbox: {e.summary}") if t
