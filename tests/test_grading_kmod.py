@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 
+from ptsandbox.grading import report
+from ptsandbox.grading.model import SubmissionResult
+from ptsandbox.grading.runner import grade_many, grade_submission
+from ptsandbox.grading.suites import ASSIGNMENTS
+
 pytestmark = pytest.mark.timeout(600)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests/fixtures/submissions/kmod"
 KMOD = ROOT / "tests/kmod"
-
-from ptsandbox.grading import report  # noqa: E402
-from ptsandbox.grading.model import SubmissionResult  # noqa: E402
-from ptsandbox.grading.runner import grade_many, grade_submission  # noqa: E402
-from ptsandbox.grading.suites import ASSIGNMENTS  # noqa: E402
 
 TAU = ASSIGNMENTS["message-slot-tau"]
 # fixture -> the test module its module files are a copy of
@@ -61,7 +61,9 @@ def graded(fixture: str) -> SubmissionResult:
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
                 _results.update(pool.map(grade, folders))
         finally:
-            if scale is not None:
+            if scale is None:
+                del os.environ["PTSANDBOX_GRADE_TIME_SCALE"]
+            else:
                 os.environ["PTSANDBOX_GRADE_TIME_SCALE"] = scale
 
     return _results[fixture]
