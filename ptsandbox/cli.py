@@ -474,6 +474,17 @@ def grade(
             "only inside a throwaway container",
         ),
     ] = False,
+    part: Annotated[
+        str,
+        typer.Option(
+            "--part",
+            "-p",
+            help="what to grade: client (the student's clients against the reference "
+            "devices), module (the student's kernel module: the reference clients, their "
+            "own pair and robustness against it) or both (the module's scenarios when the "
+            "submission has its source)",
+        ),
+    ] = "both",
     csv_out: Annotated[
         str | None,
         typer.Option(
@@ -483,12 +494,15 @@ def grade(
         ),
     ] = None,
 ) -> None:
-    """Grade students' C clients against the reference devices.
+    """Grade students' C clients against the reference devices, and their kernel module.
 
     Each submission is a folder or a zip with the clients, the student's header
     and usually a module source and a kbuild Makefile. The clients are built
-    (with the Makefile if it has a target for them, else gcc); the module is
-    not built: the reference device plays its part. Every scenario of the
+    (with the Makefile if it has a target for them, else gcc). The module source
+    is compiled against ptsandbox's user-space kernel API and graded apart
+    (--part): the reference clients, the student's own pair and robustness
+    probes run against it, and a bug report from it (KASAN, Oops, kmemleak ...)
+    fails the scenario. Every scenario of the
     assignment runs in a fresh private sandbox, with its own time, CPU, memory,
     process and output limits. Each build and each scenario runs in a bubblewrap
     sandbox (README: Threat model): the submission sees a read-only system, no
@@ -516,6 +530,12 @@ def grade(
         chosen = ASSIGNMENTS[assignment]
     if fmt not in GRADE_FORMATS:
         raise fail(f"--format must be one of {', '.join(GRADE_FORMATS)}")
+    from .grading.model import PARTS
+
+    if part not in PARTS:
+        raise fail(f"--part must be one of {', '.join(PARTS)}, not {part!r}")
+    if part == "module" and not chosen.module_scenarios:
+        raise fail(f"{chosen.name} has no kernel module to grade (--part module)")
     for path in submissions:
         if not os.path.exists(path):
             raise fail(f"{path}: no such folder or zip file")
@@ -536,7 +556,7 @@ def grade(
         if why := unavailable():
             raise fail(f"{why}: {GRADE_HINT}")
     results = _grade_with_progress(
-        submissions, chosen, specs, jobs or default_jobs(), grade_many, not no_contain
+        submissions, chosen, specs, jobs or default_jobs(), grade_many, not no_contain, part
     )
     if fmt == "gradescope":
         rendered = report.gradescope(results[0])
@@ -566,6 +586,7 @@ def grade_worker(
     device: Annotated[list[str] | None, typer.Option("--device", "-d")] = None,
     course: Annotated[str | None, typer.Option("--course")] = None,
     no_contain: Annotated[bool, typer.Option("--no-contain")] = False,
+    part: Annotated[str, typer.Option("--part")] = "both",
 ) -> None:
     """Grade one submission and print its result as JSON (used by `grade`)."""
     from .grading.contain import die_with_parent
@@ -575,7 +596,7 @@ def grade_worker(
 
     die_with_parent()  # a killed grader takes its workers (and their sandboxes) along
     chosen = load_course(course) if course else ASSIGNMENTS[assignment]
-    result = grade_submission(submission, chosen, device or [], not no_contain)
+    result = grade_submission(submission, chosen, device or [], not no_contain, part)
     typer.echo(json.dumps(result.to_dict()))
 
 
@@ -586,6 +607,7 @@ def _grade_with_progress(
     jobs: int,
     grade_many: Any,
     contain: bool = True,
+    part: str = "both",
 ) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -607,7 +629,7 @@ def _grade_with_progress(
             if not console.is_terminal and len(submissions) > 1:
                 console.print(f"graded {result.submission}: {result.score:g}/{result.max_score:g}")
 
-        return grade_many(submissions, assignment, specs, jobs, done, contain)
+        return grade_many(submissions, assignment, specs, jobs, done, contain, part)
 
 
 def _summary(results: Any, csv_path: str) -> None:

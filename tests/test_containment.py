@@ -134,7 +134,11 @@ def test_hostile_submissions_are_graded_and_contained(
         before = snapshot(b.home, b.parent)
         # in-process workers, so that the subset applies (`grade` runs the whole suite)
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            results = list(pool.map(lambda n: grade_submission(str(b.parent / n), subset), names))
+
+            def grade(name: str) -> SubmissionResult:
+                return grade_submission(str(b.parent / name), subset, part="client")
+
+            results = list(pool.map(grade, names))
 
         by_name = {Path(r.submission).name: r for r in results}
         everything = json.dumps([r.to_dict() for r in results])
@@ -289,7 +293,8 @@ def test_nothing_outlives_a_killed_grader(tmp_path: Path) -> None:
             PTSANDBOX_GRADE_TIME_SCALE="100",
         )
         grader = subprocess.Popen(
-            [sys.executable, "-m", "ptsandbox", "grade", str(sub), "-a", "chatroom"],
+            [sys.executable, "-m", "ptsandbox", "grade", str(sub), "-a", "chatroom",
+             "-p", "client"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:

@@ -50,7 +50,7 @@ def graded(assignment: str) -> dict[str, SubmissionResult]:
         results = [
             r
             for specs, paths in groups.items()
-            for r in grade_many(paths, suite(assignment), specs, jobs=2)
+            for r in grade_many(paths, suite(assignment), specs, jobs=2, part="client")
         ]
         _results[assignment] = {Path(r.submission).name: r for r in results}
     return _results[assignment]
@@ -164,14 +164,15 @@ def test_cli_grades_a_zip_and_exits_non_zero_unless_full_marks(tmp_path: Path) -
     out = tmp_path / "results.json"
     r = subprocess.run(
         [sys.executable, "-m", "ptsandbox", "grade", str(archive), "-a", "message-slot",
-         "--format", "gradescope", "--out", str(out)],
+         "--part", "client", "--format", "gradescope", "--out", str(out)],
         capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert json.loads(out.read_text())["score"] == ASSIGNMENTS["message-slot"].max_score
     broken = FIXTURES / "message-slot" / "no_close"
     r = subprocess.run(
-        [sys.executable, "-m", "ptsandbox", "grade", str(broken), "-a", "message-slot"],
+        [sys.executable, "-m", "ptsandbox", "grade", str(broken), "-a", "message-slot",
+         "--part", "client"],
         capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert r.returncode == 1 and "FAIL closes_device" in r.stdout
@@ -182,7 +183,7 @@ def test_makefile_with_client_targets_is_used(tmp_path: Path) -> None:
     assert any("built by the submission's Makefile" in line for line in result.build_log), (
         result.build_log
     )
-    assert any("module source is not built" in line for line in result.build_log)
+    assert any("the module is not graded (--part client)" in line for line in result.build_log)
 
 
 def test_user_errors_are_one_line(tmp_path: Path) -> None:
@@ -224,7 +225,7 @@ def test_a_fork_bomb_and_a_flood_lose_only_their_scenario(tmp_path: Path) -> Non
         "  return real_main(argc, argv);\n}\nint real_main(int argc, char *argv[])",
     )
     (sub / "message_reader.c").write_text("int real_main(int argc, char *argv[]);\n" + flood)
-    [result] = grade_many([str(sub)], ASSIGNMENTS["message-slot"], (), jobs=1)
+    [result] = grade_many([str(sub)], ASSIGNMENTS["message-slot"], (), jobs=1, part="client")
     by = {s.name: s for s in result.scenarios}
     assert not by["invalid_channel_reader_fails"].passed  # reader 7: fork bomb
     assert "processes" in by["invalid_channel_reader_fails"].message
@@ -248,7 +249,8 @@ def test_a_class_of_copies_with_two_jobs_gives_progress_summary_and_csv(tmp_path
     out = tmp_path / "class.txt"
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "ptsandbox", "grade", *copies, "-a", "message-slot", "-j", "2", "-o", str(out)],
+        ["-m", "ptsandbox", "grade", *copies, "-a", "message-slot", "-p", "client", "-j", "2",
+         "-o", str(out)],
         env=env, encoding="utf-8", timeout=600, dimensions=(50, 160),
     )  # fmt: skip
     child.expect("grading")  # the progress bar (on a terminal)
@@ -267,7 +269,7 @@ def test_the_readme_example_major_240_grades_a_2020_submission_fully() -> None:
     command both follow the major (the 2020/2021 header's _IOW(240, 0, ...))."""
     good = str(FIXTURES / "message-slot-2020" / "good")
     spec = ["message_slot,profile=tau,major=240"]
-    [result] = grade_many([good], ASSIGNMENTS["message-slot-tau"], spec, jobs=1)
+    [result] = grade_many([good], ASSIGNMENTS["message-slot-tau"], spec, jobs=1, part="client")
     assert result.full_marks, report.text(result)
 
 

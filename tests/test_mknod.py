@@ -127,7 +127,7 @@ def test_demo_and_grading_work_over_a_real_dev_message_slot(tmp_path) -> None:
     good = root / "tests/fixtures/submissions/message-slot/good"
     script = PRIVATE_DEV + (
         f"{sys.executable} -m ptsandbox demo message-slot\n"
-        f"{sys.executable} -m ptsandbox grade {good} -a message-slot\n"
+        f"{sys.executable} -m ptsandbox grade {good} -a message-slot --part client\n"
         'test "$(stat -c %t:%T /dev/message_slot)" = eb:0\n'  # still the real node
     )
     env = dict(os.environ, OLD=str(tmp_path / "olddev"), PYTHONPATH=str(root))

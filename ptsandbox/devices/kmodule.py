@@ -322,6 +322,11 @@ class KernelModule(Device):
     def _refcount(self) -> int:
         return self._refcnt
 
+    @property
+    def refcount(self) -> int:
+        """The module's use count (try_module_get/module_put), as lsmod shows it."""
+        return self._refcnt
+
     def holds_state(self) -> bool:
         return True
 
@@ -471,13 +476,18 @@ def module_class(path: str | os.PathLike[str], sanitize: bool = True) -> type[Ke
     per build, so the same module asked for twice is the same device type)."""
     from ..kmod.build import build
 
-    built = build(path, sanitize=sanitize)
+    return hosted_class(build(path, sanitize=sanitize), str(Path(path).resolve()))
+
+
+def hosted_class(built: Built, source: str) -> type[KernelModule]:
+    """The device class of a module compiled already (`grade` builds it in its
+    build sandbox and runs it in each scenario's)."""
     cls = _classes.get(built.binary)
     if cls is None:
         cls = type(
             f"KernelModule_{built.name}",
             (KernelModule,),
-            {"name": built.name, "built": built, "source": str(Path(path).resolve())},
+            {"name": built.name, "built": built, "source": source},
         )
         _classes[built.binary] = cls
     return cls

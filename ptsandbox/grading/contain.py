@@ -249,6 +249,12 @@ def _built_to_dict(built: Built) -> dict[str, Any]:
         "programs": {k: str(v) for k, v in built.programs.items()},
         "failures": built.failures,
         "log": built.log,
+        "module": str(built.module) if built.module else "",
+        "module_name": built.module_name,
+        "module_sources": built.module_sources,
+        "module_failure": built.module_failure,
+        "reference": {k: str(v) for k, v in built.reference.items()},
+        "reference_failures": built.reference_failures,
     }
 
 
@@ -258,6 +264,12 @@ def _built_from_dict(d: dict[str, Any]) -> Built:
         {k: Path(v) for k, v in d["programs"].items()},
         dict(d["failures"]),
         list(d["log"]),
+        Path(d["module"]) if d.get("module") else None,
+        d.get("module_name", ""),
+        list(d.get("module_sources", [])),
+        d.get("module_failure", ""),
+        {k: Path(v) for k, v in d.get("reference", {}).items()},
+        dict(d.get("reference_failures", {})),
     )
 
 
@@ -265,12 +277,17 @@ def _tree_bytes(root: Path) -> int:
     return sum(p.lstat().st_size for p in root.rglob("*"))
 
 
-def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
-    """`build.build(root, assignment, out)` inside a sandbox.
+def build(work: Path, root: Path, assignment: Assignment, out: Path, part: str = "both") -> Built:
+    """`build.build(root, assignment, out, part)` inside a sandbox.
 
     The sandbox sees the unpacked submission (`work`/submission) read-only and
-    works on a copy of it in a tmpfs at the same path; the programs come back
-    in its answer and land in `out` on the host."""
+    works on a copy of it in a tmpfs at the same path; the programs (and the
+    module's host binary, the reference clients) come back in its answer and
+    land in `out` on the host. The module is compiled in there too: gcc sees
+    the student's sources only inside the sandbox."""
+    from ..cc import CompileError, cprogs_dir
+    from ..kmod.build import BuildError, kit_dir
+
     submission = work / "submission"
     source = work / ".submission-src"
     request = {
@@ -280,20 +297,39 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
         "submission": str(submission),
         "root": str(root),
         "out": str(out),
+        "part": part,
     }
     size = BUILD_SCRATCH_BYTES + 2 * _tree_bytes(submission)
+    readonly = [(submission, source)]  # the original, inside the tmpfs
+    cache = work / ".cache"  # the module build's cache: in the tmpfs, not the host's
+    if part != "client" and assignment.module_scenarios:
+        try:
+            cprogs = cprogs_dir()  # the reference clients' sources (a checkout's ./cprogs)
+            readonly.append((cprogs, cprogs))
+        except CompileError:
+            pass  # the build says so
+        try:  # the kernel-API kit (ptsandbox's own code), compiled once out here
+            kit = kit_dir()
+            readonly.append((kit, cache / "kmod" / "kit" / kit.name))
+        except BuildError:
+            pass  # compiled in there, or the build says why not
     argv, fds = bwrap_argv(
         _python("_build_inside"),
         cwd=work,
         scratch=[(work, size)],
-        readonly=[(submission, source)],  # the original, inside the tmpfs
+        readonly=readonly,
+        env={"PTSANDBOX_CACHE": str(cache)},
     )
-    timeout = BUILD_TIMEOUT_PER_PROGRAM * max(1, len(assignment.programs)) + SCENARIO_GRACE
+    programs = len(assignment.programs) + (len(assignment.reference_clients) + 2) * (
+        part != "client" and bool(assignment.module_scenarios)
+    )
+    timeout = BUILD_TIMEOUT_PER_PROGRAM * max(1, programs) + SCENARIO_GRACE
     answer, err = _run(argv, fds, request, timeout)
     if answer is None:
         built = Built(root)
         for program in assignment.programs:
             built.failures[program.name] = f"the sandboxed build failed: {err}"
+        built.module_failure = f"the sandboxed build failed: {err}"
         built.log.append(f"the sandboxed build failed: {err}")
         return built
     built = _built_from_dict(answer["built"])
@@ -303,6 +339,18 @@ def build(work: Path, root: Path, assignment: Assignment, out: Path) -> Built:
         exe.write_bytes(base64.b64decode(data))
         exe.chmod(0o755)
         built.programs[name] = exe
+    for name, data in answer.get("reference", {}).items():
+        exe = out / "ref" / Path(name).name
+        exe.parent.mkdir(exist_ok=True)
+        exe.write_bytes(base64.b64decode(data))
+        exe.chmod(0o755)
+        built.reference[name] = exe
+    if answer.get("module"):
+        exe = out / "module" / f"{built.module_name}.host"
+        exe.parent.mkdir(exist_ok=True)
+        exe.write_bytes(base64.b64decode(answer["module"]))
+        exe.chmod(0o755)
+        built.module = exe
     return built
 
 
@@ -327,7 +375,9 @@ def _build_inside() -> None:
 
     request, answer = _serve()
     shutil.copytree(request["source"], request["submission"], symlinks=True)
-    built = build_programs(Path(request["root"]), _suite(request), Path(request["out"]))
+    built = build_programs(
+        Path(request["root"]), _suite(request), Path(request["out"]), request.get("part", "both")
+    )
     programs: dict[str, str] = {}
     for name, path in list(built.programs.items()):
         if path.stat().st_size > MAX_PROGRAM_BYTES:
@@ -336,9 +386,20 @@ def _build_inside() -> None:
             built.log.append(built.failures[name])
             continue
         programs[name] = base64.b64encode(path.read_bytes()).decode()
+    reference = {
+        name: base64.b64encode(path.read_bytes()).decode() for name, path in built.reference.items()
+    }
+    module = ""
+    if built.module is not None:
+        if built.module.stat().st_size > MAX_PROGRAM_BYTES:
+            built.module_failure = f"the module is larger than {MAX_PROGRAM_BYTES >> 20} MiB"
+            built.log.append(built.module_failure)
+        else:
+            module = base64.b64encode(built.module.read_bytes()).decode()
+        built.module = None
     reply = _built_to_dict(built)
-    reply["programs"] = {}
-    answer({"built": reply, "programs": programs})
+    reply["programs"], reply["reference"] = {}, {}
+    answer({"built": reply, "programs": programs, "reference": reference, "module": module})
 
 
 def run_scenario(
@@ -351,11 +412,14 @@ def run_scenario(
     """`runner._run_scenario` inside a sandbox of its own. The sandbox finds the
     scenario by its assignment's and its own name (a Python function cannot be
     sent), so `assignment` may be a subset of a registered suite."""
-    if any(p in built.failures for p in scenario.programs):
-        from .runner import _run_scenario  # it only reports the build failure: no sandbox
+    from .runner import _cannot_run, _run_scenario
 
+    if _cannot_run(scenario, built):  # it only reports the build failure: no sandbox
         return _run_scenario(scenario, built, specs, workdir)
-    bins = sorted({p.parent for p in built.programs.values()})
+    binaries = [*built.programs.values(), *built.reference.values()]
+    if built.module is not None:
+        binaries.append(built.module)
+    bins = sorted({p.parent for p in binaries})
     specs = [absolute_spec(s) for s in specs]  # a device file.py, from the sandbox's cwd
     request = {
         "assignment": assignment.name,
@@ -387,6 +451,8 @@ def _lost(scenario: Scenario, why: str) -> ScenarioResult:
         scenario.points,
         False,
         f"the scenario's sandbox ended without a result: {why}",
+        visibility=scenario.visibility,
+        part=scenario.part,
     )
 
 
@@ -395,9 +461,12 @@ def _scenario_inside() -> None:
     from .runner import _run_scenario
 
     request, answer = _serve()
-    [scenario] = [s for s in _suite(request).scenarios if s.name == request["scenario"]]
+    suite = _suite(request)
+    [scenario] = [s for s in suite.all_scenarios() if s.name == request["scenario"]]
     built = _built_from_dict(request["built"])
-    result = _run_scenario(scenario, built, request["specs"], Path(request["workdir"]))
+    result = _run_scenario(
+        scenario, built, request["specs"], Path(request["workdir"]), suite.module_params
+    )
     answer(result.to_dict())
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..api import ExpectTimeout, Proc, Sandbox
+from ..devices.base import Device
+from ..devices.kmodule import KernelModule
 from ..syscalls import TraceEvent
 from . import evidence
 from .build import Built
@@ -36,8 +38,17 @@ def _why(why: str) -> str:
 
 
 class ScenarioContext:
-    def __init__(self, sandbox: Sandbox, built: Built, limits: Limits, workdir: Path) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        built: Built,
+        limits: Limits,
+        workdir: Path,
+        module: KernelModule | None = None,
+    ) -> None:
         self.sandbox = sandbox
+        # a module scenario: the student's module, loaded in place of the reference device
+        self.module = module
         self.built = built
         self.limits = limits
         self.workdir = workdir
@@ -45,6 +56,11 @@ class ScenarioContext:
         self.deadline = time.monotonic() + self.wall_s
         self.procs: dict[str, Proc] = {}
         self._explained: set[int] = set()  # pids whose death a message already shows
+
+    def device(self, name: str) -> Device:
+        """The device the clients talk to: the reference `name`, or in a module
+        scenario the student's module playing its part."""
+        return self.module if self.module is not None else self.sandbox.devices[name]
 
     # -- clients ---------------------------------------------------------------
 

@@ -283,6 +283,12 @@ def loads(text: str, where_name: str, course_file: str = "") -> Assignment:
         programs=tuple(Program(p.name, str(programs.get(p.name, p.source))) for p in base.programs),
         devices=(*base.devices, *devices),
         scenarios=tuple(scenarios),
+        # the student's own pair runs as the course invokes it; the reference clients
+        # (cprogs/) keep the suite's own conventions
+        module_scenarios=tuple(
+            dataclasses.replace(s, run=_bound(s.run, conventions)) if s.clients == "student" else s
+            for s in base.module_scenarios
+        ),
         course_file=course_file,
     )
 

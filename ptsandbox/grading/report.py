@@ -8,14 +8,14 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from .model import SubmissionResult
+from .model import ScenarioResult, SubmissionResult
 
 
 def gradescope(result: SubmissionResult) -> str:
     """Gradescope's results.json: per-test scores survive a partial run."""
     tests = [
         {
-            "name": s.name,
+            "name": _named(s),
             "score": s.points,
             "max_score": s.max_points,
             "status": "passed" if s.passed else "failed",
@@ -44,7 +44,7 @@ def github(result: SubmissionResult) -> str:
         "max_score": result.max_score,
         "tests": [
             {
-                "name": s.name,
+                "name": _named(s),
                 "status": "pass" if s.passed else "fail",
                 "score": s.points,
                 "max_score": s.max_points,
@@ -77,7 +77,7 @@ def junit(results: Sequence[SubmissionResult]) -> str:
             case = ET.SubElement(
                 suite,
                 "testcase",
-                name=s.name,
+                name=_named(s),
                 classname=f"{r.assignment}.{r.submission}",
                 time=f"{s.seconds:.2f}",
             )
@@ -97,8 +97,16 @@ def text(result: SubmissionResult) -> str:
     ]
     if result.error:
         lines.append(f"  cannot grade: {result.error}")
+    parts = result.parts()
+    if len(parts) > 1 or "module" in parts:
+        shown = [f"{PART_TITLES.get(k, k)}: {_num(g)}/{_num(m)}" for k, (g, m) in parts.items()]
+        lines.append("  " + ", ".join(shown))
     lines += [f"  build: {line}" for line in result.build_log]
+    part = ""
     for s in result.scenarios:
+        if s.part != part and "module" in parts:
+            part = s.part
+            lines.append(f"  -- {PART_TITLES.get(part, part)}")
         mark = "PASS" if s.passed else "FAIL"
         lines.append(f"  {mark} {s.name} ({_num(s.points)}/{_num(s.max_points)}): {s.description}")
         if not s.passed:
@@ -108,15 +116,38 @@ def text(result: SubmissionResult) -> str:
 
 def scores_csv(results: Sequence[SubmissionResult]) -> str:
     buf = io.StringIO()
-    names = [s.name for s in results[0].scenarios] if results and results[0].scenarios else []
-    w = csv.writer(buf)
-    w.writerow(["submission", "score", "max_score", *names])
+    names: list[str] = []  # every scenario any submission has (the module's when it has one)
     for r in results:
-        by = {s.name: s.points for s in r.scenarios}
+        names += [n for n in map(_named, r.scenarios) if n not in names]
+    parts = [p for p in ("client", "module") if any(p in r.parts() for r in results)]
+    if "module" not in parts:
+        parts = []  # client scenarios only: the columns as before
+    w = csv.writer(buf)
+    w.writerow(["submission", "score", "max_score", *(f"{p}_score" for p in parts), *names])
+    for r in results:
+        by = {_named(s): s.points for s in r.scenarios}
+        totals = r.parts()
         w.writerow(
-            [r.submission, _num(r.score), _num(r.max_score), *(_num(by.get(n, 0)) for n in names)]
+            [
+                r.submission,
+                _num(r.score),
+                _num(r.max_score),
+                *(_num(totals.get(p, (0.0, 0.0))[0]) for p in parts),
+                *(_num(by.get(n, 0)) for n in names),
+            ]
         )
     return buf.getvalue()
+
+
+PART_TITLES = {
+    "client": "client (the student's clients, reference devices)",
+    "module": "module (the student's kernel module)",
+}
+
+
+def _named(s: ScenarioResult) -> str:
+    """A scenario's name in reports: the module's are "module: NAME" (scored apart)."""
+    return f"module: {s.name}" if s.part == "module" else s.name
 
 
 def _num(x: float) -> str:

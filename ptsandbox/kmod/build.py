@@ -201,13 +201,23 @@ def _runtime_objects(cc: str, sanitize: bool) -> list[Path]:
     return objs
 
 
+def kit_dir(sanitize: bool = True) -> Path:
+    """The compiled runtime and host (compiled now if not cached): `grade` binds it
+    read-only into its build sandboxes, so that each build only compiles the module."""
+    return _runtime_objects(_gcc(), sanitize)[0].parent
+
+
 def _ensure(p: Path) -> Path:
     p.mkdir(parents=True, exist_ok=True)
     return p
 
 
-def build(path: str | os.PathLike[str], sanitize: bool = True) -> Built:
-    """Compile (or take from the cache) the module at `path` into its host binary."""
+def build(
+    path: str | os.PathLike[str], sanitize: bool = True, modules: Path | None = None
+) -> Built:
+    """Compile (or take from the cache) the module at `path` into its host binary,
+    cached in `modules` (default: the cache's modules/; `grade` gives its own
+    temporary directory: nothing of a submission stays behind)."""
     mod = find_module(path)
     cc = _gcc()
     kit = _runtime_objects(cc, sanitize)
@@ -219,7 +229,7 @@ def build(path: str | os.PathLike[str], sanitize: bool = True) -> Built:
     key = _digest(
         [*mod.sources, *mod.headers, *kit], [cc, mod.name, *flags, *map(str, mod.sources)]
     )
-    out = cache_root() / "modules" / f"{mod.name}-{key}"
+    out = (modules or cache_root() / "modules") / f"{mod.name}-{key}"
     binary = out / f"{mod.name}.host"
     if binary.exists():
         warnings = (out / "warnings.txt").read_text() if (out / "warnings.txt").exists() else ""

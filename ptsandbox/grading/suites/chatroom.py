@@ -5,13 +5,18 @@ from __future__ import annotations
 import signal
 
 from ...api import Proc
+from ...devices.chatroom import CHATROOM_IOC_SET_NAME
 from ..context import ScenarioContext
-from ..model import Assignment, Limits, Program, scenario
+from ..model import Assignment, Limits, Program, Scenario, module_scenario, scenario
+from . import kmodule
 
 PROG = "joinchat"
 
 
 def members(ctx: ScenarioContext) -> int:
+    """Members in the room: the reference device's, or the student's module's open files."""
+    if ctx.module is not None:
+        return int(ctx.module.snapshot()["open_files"])
     return len(ctx.sandbox.devices["chatroom"].snapshot()["members"])
 
 
@@ -185,6 +190,64 @@ def writes_are_text_only(ctx: ScenarioContext) -> None:
     _bye(ctx, p1, p2)
 
 
+# -- the student's module (module scenarios) -----------------------------------
+
+
+def bad_user_pointers(ctx: ScenarioContext) -> None:
+    """Bad user pointers (NULL, unmapped) to ioctl, write and read fail, with no report."""
+    kmodule.probe(
+        ctx, "ioctl, write and read with NULL and unmapped buffers",
+        "badptr", "chat", _path(ctx), str(CHATROOM_IOC_SET_NAME),
+    )  # fmt: skip
+
+
+def concurrent_openers(ctx: ScenarioContext) -> None:
+    """8 processes at once join and leave 20 times each."""
+    kmodule.probe(ctx, "8 processes opening and closing at once", "concurrent", "open", "8",
+                  _path(ctx))  # fmt: skip
+
+
+def many_members(ctx: ScenarioContext) -> None:
+    """12 members: a message reaches the 11 others."""
+    names = [f"M{i:02d}" for i in range(12)]
+    procs = _join(ctx, *names)
+    procs[0].sendline("hello to the twelve")
+    for p, name in zip(procs[1:], names[1:], strict=True):
+        ctx.expect(p, "hello to the twelve", why=f"M00 wrote to a room of 12 ({name} waits)")
+    _bye(ctx, *procs)
+
+
+def _path(ctx: ScenarioContext) -> str:
+    """The room's node: the one the module made (device_create, misc_register)."""
+    module = ctx.module
+    paths = module.node_paths() if module is not None else []
+    if not paths:
+        ctx.fail("the module made no node at init (device_create or misc_register)")
+    return "/dev/chatroom" if "/dev/chatroom" in paths else paths[0]
+
+
+def _module_scenarios() -> tuple[Scenario, ...]:
+    reference = (
+        (15, two_members_exchange),
+        (10, broadcast_to_all_others),
+        (10, bye_leaves_the_room),
+        (10, messages_never_mix),
+        (5, long_line_arrives_whole),
+        (10, names_members_with_the_ioctl),
+        (10, idle_client_blocks_in_read),
+        (5, survives_stop_and_continue),
+    )
+    return (
+        *(module_scenario(points, run, "reference", (PROG,), Limits(wall_s=45))
+          for points, run in reference),
+        module_scenario(10, two_members_exchange, "student", (PROG,)),
+        module_scenario(5, bad_user_pointers, "probe", (kmodule.PROBE,)),
+        module_scenario(5, concurrent_openers, "probe", (kmodule.PROBE,)),
+        module_scenario(5, many_members, "reference", (PROG,), name="many_members"),
+        module_scenario(5, kmodule.rmmod_with_nothing_open, "probe"),
+    )  # fmt: skip
+
+
 ASSIGNMENT = Assignment(
     name="chatroom",
     title="Chatroom using a character device",
@@ -210,4 +273,6 @@ ASSIGNMENT = Assignment(
         scenario(5, end_of_input_exits, (PROG,)),
         scenario(5, writes_are_text_only, (PROG,)),
     ),
+    module_scenarios=_module_scenarios(),
+    reference_clients=(Program(PROG, "joinchat.c"),),
 )

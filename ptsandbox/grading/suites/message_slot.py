@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 
 from ...api import Proc
-from ...devices.message_slot import MessageSlot, Slot
+from ...devices.message_slot import MessageSlot, Slot, iow
 from ..context import ScenarioContext
 from ..course import Conventions, SuiteInfo, current
-from ..model import Assignment, Program, scenario
+from ..model import Assignment, Program, Scenario, module_scenario, scenario
+from . import kmodule
 
 SEND, READ = "message_sender", "message_reader"
 _PROGRAMS = {"send": SEND, "read": READ}
@@ -45,12 +47,15 @@ TAU_CONV = Conventions(
 OP_FIELDS = {"send": ("channel", "message"), "read": ("channel",), "reader_output": ("message",)}
 
 
-def _node(ctx: ScenarioContext, c: Conventions) -> str:
-    """mknod with the major the loaded driver registered (the course header's)."""
-    path = c.node("slot")
-    major = ctx.sandbox.devices["message_slot"].major_number
-    if ctx.shell(f"mknod {path} c {major} 0") != 0:
-        ctx.fail(f"the grader could not make {path} (mknod {path} c {major} 0)")
+def _node(ctx: ScenarioContext, c: Conventions, minor: int = 0, path: str = "") -> str:
+    """mknod with the major the loaded driver registered (the course header's, or
+    the one the student's module registered)."""
+    path = path or c.node("slot")
+    major = ctx.device("message_slot").major_number
+    if ctx.module is not None and not major:
+        ctx.fail(f"module {ctx.module.name} registered no major number (register_chrdev)")
+    if ctx.shell(f"mknod {path} c {major} {minor}") != 0:
+        ctx.fail(f"the grader could not make {path} (mknod {path} c {major} {minor})")
     return path
 
 
@@ -391,6 +396,84 @@ def tau_censorship(ctx: ScenarioContext) -> None:
     ctx.check(_reads(c, out, "abcdefgh"), f"with censorship off the message is kept, got {out!r}")
 
 
+# -- the student's module (module scenarios) -----------------------------------
+
+
+def _commands(ctx: ScenarioContext) -> list[str]:
+    """The set-channel command as the texts' headers write it, _IOW(major, 0, T) with
+    T unsigned long and unsigned int (the probe uses the first the module accepts)."""
+    major = ctx.device("message_slot").major_number
+    return [str(iow(major, 0, 8)), str(iow(major, 0, 4))]
+
+
+def _probe_bad_pointers(ctx: ScenarioContext, c: Conventions) -> None:
+    node = _node(ctx, c)
+    kmodule.probe(
+        ctx, "write and read with NULL and unmapped buffers",
+        "badptr", "slot", node, *_commands(ctx),
+    )  # fmt: skip
+
+
+def seed_bad_user_pointers(ctx: ScenarioContext) -> None:
+    """Bad user pointers (NULL, unmapped) make the calls fail, with no report."""
+    _probe_bad_pointers(ctx, SEED_CONV)
+
+
+def tau_bad_user_pointers(ctx: ScenarioContext) -> None:
+    """Bad user pointers (NULL, unmapped) make the calls fail, with no report."""
+    _probe_bad_pointers(ctx, TAU_CONV)
+
+
+def seed_concurrent_openers(ctx: ScenarioContext) -> None:
+    """4 processes at once, each on its own channel, 20 open/write/read/close rounds."""
+    node = _node(ctx, SEED_CONV)
+    kmodule.probe(
+        ctx, "4 processes at once on channels 0..3",
+        "concurrent", "slot", "4", "0", node, *_commands(ctx),
+    )  # fmt: skip
+
+
+def tau_concurrent_openers(ctx: ScenarioContext) -> None:
+    """8 processes at once, each on its own channel, 20 open/write/read/close rounds."""
+    node = _node(ctx, TAU_CONV)
+    kmodule.probe(
+        ctx, "8 processes at once on channels 1..8",
+        "concurrent", "slot", "8", "1", node, *_commands(ctx),
+    )  # fmt: skip
+
+
+def seed_many_slots(ctx: ScenarioContext) -> None:
+    """8 device files (minors 0..7) x 4 channels each hold their own message."""
+    nodes = [_node(ctx, SEED_CONV, minor, f"slot{minor}") for minor in range(8)]
+    kmodule.probe(
+        ctx, "8 slots x channels 0..3", "channels", "0", "4", ",".join(nodes), *_commands(ctx)
+    )
+
+
+def tau_many_channels(ctx: ScenarioContext) -> None:
+    """200 channels on each of 2 device files hold their own message."""
+    nodes = [_node(ctx, TAU_CONV, minor, f"slot{minor}") for minor in (0, 1)]
+    kmodule.probe(
+        ctx, "2 slots x channels 1..200", "channels", "1", "200", ",".join(nodes),
+        *_commands(ctx),
+    )  # fmt: skip
+
+
+def _module_scenarios(
+    reference: tuple[Callable[[ScenarioContext], None], ...],
+    pair: Callable[[ScenarioContext], None],
+    robustness: tuple[Callable[[ScenarioContext], None], ...],
+) -> tuple[Scenario, ...]:
+    """The suite's own scenarios with the reference clients, one with the student's
+    pair, and the robustness ones (probe), all against the student's module."""
+    return (
+        *(module_scenario(5, run, "reference", (SEND, READ)) for run in reference),
+        module_scenario(10, pair, "student", (SEND, READ)),
+        *(module_scenario(5, run, "probe", (kmodule.PROBE,)) for run in robustness),
+        module_scenario(5, kmodule.rmmod_with_nothing_open, "probe"),
+    )
+
+
 SEED = Assignment(
     name="message-slot",
     title="Message slot (the seed text: 4 channels of 128 bytes)",
@@ -409,6 +492,20 @@ SEED = Assignment(
         scenario(5, seed_closes_device, (SEND, READ)),
         scenario(5, seed_long_message_truncated, (SEND, READ)),
     ),
+    module_scenarios=_module_scenarios(
+        (
+            seed_send_then_read,
+            seed_channels_are_independent,
+            seed_overwrite,
+            seed_reads_do_not_consume,
+            seed_invalid_channel_sender_fails,
+            seed_invalid_channel_reader_fails,
+            seed_long_message_truncated,
+        ),
+        seed_send_then_read,
+        (seed_bad_user_pointers, seed_concurrent_openers, seed_many_slots),
+    ),
+    reference_clients=(Program(SEND, "message_sender.c"), Program(READ, "message_reader.c")),
 )
 
 TAU = Assignment(
@@ -429,6 +526,23 @@ TAU = Assignment(
         scenario(10, tau_channel_zero_fails, (SEND, READ)),
         scenario(5, tau_empty_message_fails, (SEND,)),
         scenario(5, tau_small_buffer_fails, (READ,)),
+    ),
+    module_scenarios=_module_scenarios(
+        (
+            tau_send_then_read,
+            tau_big_channel_id,
+            tau_channels_independent_and_overwrite,
+            tau_empty_channel_fails,
+            tau_message_size_limits,
+            tau_channel_zero_fails,
+            tau_empty_message_fails,
+        ),
+        tau_send_then_read,
+        (tau_bad_user_pointers, tau_concurrent_openers, tau_many_channels),
+    ),
+    reference_clients=(
+        Program(SEND, "tau/message_sender.c"),
+        Program(READ, "tau/message_reader.c"),
     ),
 )
 

@@ -11,10 +11,13 @@ it, and the client must survive and keep working.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ...api import Proc
 from ..context import ScenarioContext
 from ..course import Conventions, SuiteInfo, current
-from ..model import Assignment, Program, scenario
+from ..model import Assignment, Program, module_scenario, scenario
+from . import kmodule
 
 PROG = "client"
 CONV = Conventions(
@@ -47,6 +50,11 @@ def _clients(ctx: ScenarioContext, *names: str) -> list[Proc]:
     want = set(names)
 
     def registered() -> bool:
+        if ctx.module is not None:  # the module's state is its own: the trace says
+            return all(
+                _sent(ctx, p, _c().command("register", name=n))()
+                for p, n in zip(procs, names, strict=True)
+            )
         got = {b["name"] for b in ctx.sandbox.devices["mq"].snapshot()["registered"]}
         return want <= got
 
@@ -67,15 +75,18 @@ def _read(ctx: ScenarioContext, p: Proc, text: str, why: str) -> None:
 def _alive(ctx: ScenarioContext, p: Proc, name: str) -> None:
     """The client still serves commands: a message sent to it can be read."""
     helper = ctx.spawn(PROG, *_c().argv("client"), label="probe")
-    helper.sendline(_c().command("register", name="probe"))
-    ctx.sandbox.serve_until(
-        lambda: any(
-            b["name"] == "probe" for b in ctx.sandbox.devices["mq"].snapshot()["registered"]
-        ),
-        ctx.remaining(5),
-    )
-    helper.sendline(_c().command("send", dest=name, text="still-there"))
-    ctx.sandbox.serve_until(lambda: _queued(ctx, name) > 0, ctx.remaining(5))
+    register = _c().command("register", name="probe")
+    helper.sendline(register)
+    if ctx.module is not None:
+        ctx.sandbox.serve_until(_sent(ctx, helper, register), ctx.remaining(5))
+    else:
+        ctx.sandbox.serve_until(
+            lambda: any(
+                b["name"] == "probe" for b in ctx.sandbox.devices["mq"].snapshot()["registered"]
+            ),
+            ctx.remaining(5),
+        )
+    _send(ctx, helper, name, "still-there")
     _read(ctx, p, "still-there", f"after that, a message sent to {name} should still be read")
     helper.sendline(_c().command("exit"))
 
@@ -97,6 +108,29 @@ def _refused_and_alive(ctx: ScenarioContext, p: Proc, name: str, command: str, w
     _alive(ctx, p, name)
 
 
+def _sent(ctx: ScenarioContext, p: Proc, command: str, n: int = 1) -> Callable[[], bool]:
+    """Has p written `command` (its first two words) to the device n times, successfully?"""
+    head = " ".join(command.split()[:2])
+
+    def done() -> bool:
+        writes = ctx.events(p, "write")
+        return sum(e.result is not None and not e.errno and head in e.args for e in writes) >= n
+
+    return done
+
+
+def _send(ctx: ScenarioContext, sender: Proc, dest: str, text: str) -> None:
+    """sender types /msg DEST TEXT; wait until the message is queued for dest (the
+    reference device's state; the student's module's state is its own, so there:
+    until the sender's write returned)."""
+    command = _c().command("send", dest=dest, text=text)
+    sender.sendline(command)
+    if ctx.module is not None:
+        ctx.sandbox.serve_until(_sent(ctx, sender, command), ctx.remaining(5))
+    else:
+        ctx.sandbox.serve_until(lambda: _queued(ctx, dest) > 0, ctx.remaining(5))
+
+
 def _queued(ctx: ScenarioContext, name: str) -> int:
     for b in ctx.sandbox.devices["mq"].snapshot()["registered"]:
         if b["name"] == name:
@@ -115,8 +149,7 @@ def _exit(ctx: ScenarioContext, *procs: Proc) -> None:
 def unicast(ctx: ScenarioContext) -> None:
     """/msg reaches its destination with the sender's name."""
     a, b = _clients(ctx, "alice", "bob")
-    a.sendline(_c().command("send", dest="bob", text="hi bob"))
-    ctx.sandbox.serve_until(lambda: _queued(ctx, "bob") > 0, ctx.remaining(5))
+    _send(ctx, a, "bob", "hi bob")
     _read(ctx, b, "hi bob", "alice sent /msg bob hi bob")
     ctx.check("alice" in b.output, "the message should say who sent it (alice)", b)
     _exit(ctx, a, b)
@@ -125,9 +158,13 @@ def unicast(ctx: ScenarioContext) -> None:
 def broadcast(ctx: ScenarioContext) -> None:
     """/all reaches every other client."""
     a, b, c = _clients(ctx, "alice", "bob", "carol")
-    c.sendline(_c().command("broadcast", text="hello everyone"))
+    command = _c().command("broadcast", text="hello everyone")
+    c.sendline(command)
     ctx.sandbox.serve_until(
-        lambda: _queued(ctx, "alice") > 0 and _queued(ctx, "bob") > 0, ctx.remaining(5)
+        _sent(ctx, c, command)
+        if ctx.module is not None
+        else lambda: _queued(ctx, "alice") > 0 and _queued(ctx, "bob") > 0,
+        ctx.remaining(5),
     )
     _read(ctx, a, "hello everyone", "carol sent /all")
     _read(ctx, b, "hello everyone", "carol sent /all")
@@ -171,7 +208,10 @@ def overflow_keeps_newest(ctx: ScenarioContext) -> None:
     for i in range(5):
         a.sendline(_c().command("send", dest="bob", text=f"number-{i}"))
     ctx.sandbox.serve_until(
-        lambda: ctx.sandbox.devices["mq"].snapshot()["overwritten"] >= 2, ctx.remaining(5)
+        _sent(ctx, a, _c().command("send", dest="bob", text="x"), 5)
+        if ctx.module is not None
+        else lambda: ctx.sandbox.devices["mq"].snapshot()["overwritten"] >= 2,
+        ctx.remaining(5),
     )
     for i in (2, 3, 4):
         _read(ctx, b, f"number-{i}", "QUEUE_LEN=3 after five messages")
@@ -184,7 +224,9 @@ def unregister(ctx: ScenarioContext) -> None:
     a, b = _clients(ctx, "alice", "bob")
     b.sendline(_c().command("unregister"))
     ctx.sandbox.serve_until(
-        lambda: (
+        _sent(ctx, b, _c().command("unregister"))
+        if ctx.module is not None
+        else lambda: (
             _queued(ctx, "bob") == 0
             and not any(
                 r["name"] == "bob" for r in ctx.sandbox.devices["mq"].snapshot()["registered"]
@@ -231,10 +273,43 @@ def long_message(ctx: ScenarioContext) -> None:
     """A 200-character message arrives intact."""
     a, b = _clients(ctx, "alice", "bob")
     text = "".join(chr(ord("a") + i % 26) for i in range(200))
-    a.sendline(_c().command("send", dest="bob", text=text))
-    ctx.sandbox.serve_until(lambda: _queued(ctx, "bob") > 0, ctx.remaining(5))
+    _send(ctx, a, "bob", text)
     _read(ctx, b, text, "a 200-character message")
     _exit(ctx, a, b)
+
+
+# -- the student's module (module scenarios) -----------------------------------
+
+
+def bad_user_pointers(ctx: ScenarioContext) -> None:
+    """Bad user pointers (NULL, unmapped) to write and read fail, with no report."""
+    kmodule.probe(ctx, "write and read with NULL and unmapped buffers", "badptr", "mq", _path(ctx))
+
+
+def concurrent_openers(ctx: ScenarioContext) -> None:
+    """8 processes at once open and close /dev/mq 20 times each."""
+    kmodule.probe(ctx, "8 processes opening and closing at once", "concurrent", "open", "8",
+                  _path(ctx))  # fmt: skip
+
+
+def many_members(ctx: ScenarioContext) -> None:
+    """8 clients (MAX_DEVICES' default): /all reaches the 7 others."""
+    names = [f"user{i}" for i in range(8)]
+    procs = _clients(ctx, *names)
+    command = _c().command("broadcast", text="hello all eight")
+    procs[0].sendline(command)
+    ctx.sandbox.serve_until(_sent(ctx, procs[0], command), ctx.remaining(5))
+    for p, name in zip(procs[1:], names[1:], strict=True):
+        _read(ctx, p, "hello all eight", f"user0 sent /all to 8 clients ({name} reads)")
+    _exit(ctx, *procs)
+
+
+def _path(ctx: ScenarioContext) -> str:
+    module = ctx.module
+    paths = module.node_paths() if module is not None else []
+    if not paths:
+        ctx.fail("the module made no node at init (misc_register or device_create)")
+    return "/dev/mq" if "/dev/mq" in paths else paths[0]
 
 
 INFO = SuiteInfo(CONV, OP_FIELDS)
@@ -256,4 +331,25 @@ ASSIGNMENT = Assignment(
         scenario(10, no_busy_poll, (PROG,)),
         scenario(5, long_message, (PROG,)),
     ),
+    module_scenarios=(
+        *(
+            module_scenario(points, run, "reference", (PROG,))
+            for points, run in (
+                (15, unicast),
+                (10, broadcast),
+                (10, read_empty_queue),
+                (10, unknown_destination),
+                (10, overflow_keeps_newest),
+                (5, unregister),
+                (5, long_message),
+            )
+        ),
+        module_scenario(10, unicast, "student", (PROG,)),
+        module_scenario(5, bad_user_pointers, "probe", (kmodule.PROBE,)),
+        module_scenario(5, concurrent_openers, "probe", (kmodule.PROBE,)),
+        module_scenario(5, many_members, "reference", (PROG,), name="many_members"),
+        module_scenario(5, kmodule.rmmod_with_nothing_open, "probe"),
+    ),
+    module_params=("QUEUE_LEN=3",),
+    reference_clients=(Program(PROG, "mq_client.c"),),
 )
