@@ -285,3 +285,37 @@ def test_status_watch_refreshes_until_ctrl_c(ns: Namespace, cprog) -> None:
     watch.close()
     p.sendline("Bye!")
     p.expect(pexpect.EOF)
+
+
+def _daemon_start_hook(tmp_path: Path, action: str) -> str:
+    """A PYTHONPATH whose sitecustomize runs `action` in `ptsandbox daemon` only."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os, time\n"
+        'if b"daemon" in open("/proc/self/cmdline", "rb").read().split(b"\\0"):\n'
+        f"    {action}\n"
+    )
+    return f"{site}:{ROOT}"
+
+
+def test_a_slow_supervisor_start_is_waited_for(ns: Namespace, tmp_path: Path) -> None:
+    """A supervisor that listens only after 16 s (longer than the fixed 15 s the
+    starter used to wait; an emulated VM's imports alone took ~20 s) still serves."""
+    ns.env["PYTHONPATH"] = _daemon_start_hook(tmp_path, "time.sleep(16)")
+    r = ns.cli("run", "true", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert len(ns.daemons()) == 1
+
+
+def test_a_supervisor_that_dies_at_start_is_reported_without_waiting(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    from ptsandbox.namespace import START_TIMEOUT
+
+    ns.env["PYTHONPATH"] = _daemon_start_hook(tmp_path, "os._exit(3)")
+    start = time.monotonic()
+    r = ns.cli("run", "true")
+    assert r.returncode != 0 and "namespace default did not start" in r.stderr
+    assert time.monotonic() - start < START_TIMEOUT / 2
+    assert not ns.daemons()
