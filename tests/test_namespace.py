@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import psutil
 import pytest
-from conftest import namespace_supervisors
+from conftest import SLOWDOWN, namespace_supervisors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ class Namespace:
             PTSANDBOX_RUNTIME_DIR=str(runtime),
             # long enough that a loaded machine's slow CLI start (seconds) never lets a
             # namespace idle out between two commands of a test; `stop` ends it
-            PTSANDBOX_IDLE_TIMEOUT="30",
+            PTSANDBOX_IDLE_TIMEOUT=str(30 * SLOWDOWN),
         )
 
     def cli(
@@ -39,7 +39,7 @@ class Namespace:
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "ptsandbox", *args],
-            input=stdin, capture_output=True, text=True, timeout=timeout, env=self.env,
+            input=stdin, capture_output=True, text=True, timeout=timeout * SLOWDOWN, env=self.env,
         )  # fmt: skip
 
     def spawn(self, *args: str) -> pexpect.spawn:
@@ -50,7 +50,7 @@ class Namespace:
             env=self.env,
             encoding="utf-8",
             codec_errors="replace",  # a Ctrl-C echo may land inside a multi-byte character
-            timeout=20,
+            timeout=20 * SLOWDOWN,
             dimensions=(60, 160),
         )
 
@@ -63,7 +63,7 @@ class Namespace:
         return namespace_supervisors(str(self.runtime))
 
     def wait_until(self, condition, timeout: float = 20) -> bool:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOWDOWN
         while time.monotonic() < deadline:
             if condition():
                 return True
@@ -198,7 +198,7 @@ def test_lifecycle_insmod_rmmod_lsmod(ns: Namespace, cprog) -> None:
     r = subprocess.run(  # a relative path, from the repository's root
         [sys.executable, "-m", "ptsandbox", "insmod", "tests/devices/rawdev.py:RawDevice",
          "read_returns=3"],
-        capture_output=True, text=True, timeout=60, env=ns.env, cwd=ROOT,
+        capture_output=True, text=True, timeout=60 * SLOWDOWN, env=ns.env, cwd=ROOT,
     )  # fmt: skip
     assert r.returncode == 0 and "loaded" in r.stdout, r.stderr
     assert "rawdev" in ns.cli("lsmod").stdout
@@ -264,7 +264,7 @@ def test_concurrent_starts_make_one_namespace(ns: Namespace) -> None:
         for i in range(4)
     ]
     for p in procs:
-        _out, err = p.communicate(timeout=60)
+        _out, err = p.communicate(timeout=60 * SLOWDOWN)
         assert p.returncode == 0, err
     assert len(ns.daemons()) == 1
     nodes = ns.status()["devices"]["message_slot"]["nodes"]
