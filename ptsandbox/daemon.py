@@ -42,7 +42,7 @@ from .devices import (
     parse_device_spec,
     resolve,
 )
-from .namespace import remove_files, socket_path
+from .namespace import READY_FD_ENV, remove_files, socket_path
 from .supervisor import Supervisor
 from .syscalls import TraceEvent
 from .trace_format import to_wire
@@ -469,11 +469,16 @@ def run_daemon(name: str, device_specs: list[str]) -> int:
     idle = float(os.environ.get("PTSANDBOX_IDLE_TIMEOUT", "60"))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    ready = os.environ.pop(READY_FD_ENV, "")  # the starter waits for its EOF
     try:
         daemon = Daemon(name, device_specs, idle)
     except OSError as e:
         log.error("cannot start namespace %s: %s", name, e)
         return 1
+    finally:
+        if ready.isdigit():
+            with contextlib.suppress(OSError):
+                os.close(int(ready))
     log.info("namespace %s serving on %s (pid %d)", name, daemon.path, os.getpid())
     signal.signal(signal.SIGTERM, lambda *_: setattr(daemon, "stopping", True))
     daemon.serve()

@@ -8,7 +8,10 @@ user's own, mode 0700. The protocol is one JSON object per line each way.
 
 Starting is race-free: a starter holds an flock on RUNTIME/NAME.lock, checks
 once more that nobody answers, removes a stale socket (a killed supervisor's)
-and starts the daemon, which binds before the lock is released.
+and starts the daemon, which binds before the lock is released. The starter
+waits for an event, not a fixed time: the daemon inherits a pipe's write end
+and closes it once it listens (or dies trying), so a slow start (an emulated
+VM's Python imports take ~20 s) is waited for and a failed one seen at once.
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import contextlib
 import fcntl
 import json
 import os
+import select
 import socket
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 DEFAULT_NAMESPACE = "default"
+READY_FD_ENV = "PTSANDBOX_READY_FD"  # the daemon closes this fd once it listens
+# a daemon still alive but not yet listening after this long is reported as not started
+START_TIMEOUT = 120.0
 
 
 class NamespaceError(Exception):
@@ -124,13 +130,17 @@ def connect(name: str, start: bool = True, devices: list[str] | None = None) -> 
             return conn
         with contextlib.suppress(FileNotFoundError):
             socket_path(name).unlink()  # stale: its supervisor was killed
-        _start_daemon(name, devices or [])
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            conn = try_connect(name)
-            if conn is not None:
-                return conn
-            time.sleep(0.02)
+        ready = _start_daemon(name, devices or [])
+        try:
+            # EOF when the daemon listens, or when it died before that
+            poller = select.poll()
+            poller.register(ready, select.POLLIN)
+            poller.poll(START_TIMEOUT * 1000)
+        finally:
+            os.close(ready)
+        conn = try_connect(name)
+        if conn is not None:
+            return conn
     raise NamespaceError(f"namespace {name} did not start (see {log_path(name)})")
 
 
@@ -138,14 +148,16 @@ def log_path(name: str) -> Path:
     return runtime_dir() / f"{name}.log"
 
 
-def _start_daemon(name: str, devices: list[str]) -> None:
-    """Start `ptsandbox daemon` detached: its own session, no terminal, reparented to init."""
+def _start_daemon(name: str, devices: list[str]) -> int:
+    """Start `ptsandbox daemon` detached: its own session, no terminal, reparented to init.
+    Returns a pipe's read end that reaches EOF once the daemon listens (or has died)."""
     argv = [sys.executable, "-m", "ptsandbox", "daemon", "--namespace", name]
     for spec in devices:
         argv += ["--device", spec]
     with contextlib.suppress(FileNotFoundError):
         log_path(name).unlink()  # each supervisor its own log: its exit removes only that
     log = os.open(log_path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child: fork again so the daemon is nobody's child
         try:
@@ -155,12 +167,16 @@ def _start_daemon(name: str, devices: list[str]) -> None:
                 os.dup2(null, 0)
                 os.dup2(log, 1)
                 os.dup2(log, 2)
-                os.closerange(3, 1024)
-                os.execv(sys.executable, argv)
+                os.dup2(ready_w, 3)
+                os.set_inheritable(3, True)  # also when ready_w was 3 already
+                os.closerange(4, 1024)
+                os.execve(sys.executable, argv, {**os.environ, READY_FD_ENV: "3"})
         finally:
             os._exit(0)
     os.close(log)
+    os.close(ready_w)
     os.waitpid(pid, 0)
+    return ready_r
 
 
 @contextlib.contextmanager

@@ -20,6 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CPROGS = ROOT / "cprogs"
 TESTC = ROOT / "tests" / "c"
 
+# Every bound on a wait in a test that starts Python processes is multiplied by this.
+# 1 on real hardware; an emulated VM (../shared/tools/oldkernel/run61.sh, no KVM) starts
+# each `python -m ptsandbox` in ~15-20 s instead of ~0.2 s, so its runs set
+# PTSANDBOX_TEST_SLOWDOWN=10. Only bounds scale: what is waited for stays the same event.
+SLOWDOWN = float(os.environ.get("PTSANDBOX_TEST_SLOWDOWN", "1"))
+
 # Namespaces started by tests live here, never in the user's runtime directory.
 _RUNTIME = tempfile.mkdtemp(prefix="ptsandbox-tests-")
 os.environ["PTSANDBOX_RUNTIME_DIR"] = _RUNTIME

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SLOWDOWN
 
 from ptsandbox import tracer
 
@@ -30,7 +31,7 @@ def test_a_missing_feature_is_one_line_and_a_failure(
     env[tracer.PROBE_FAIL_ENV] = feature  # the probe reports it missing
     r = subprocess.run(
         [sys.executable, "-m", "ptsandbox", "run", *mode, "true"],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True, text=True, timeout=60 * SLOWDOWN, env=env,
     )  # fmt: skip
     assert r.returncode != 0
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import psutil
 import pytest
-from conftest import namespace_supervisors
+from conftest import SLOWDOWN, namespace_supervisors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ class Namespace:
             PTSANDBOX_RUNTIME_DIR=str(runtime),
             # long enough that a loaded machine's slow CLI start (seconds) never lets a
             # namespace idle out between two commands of a test; `stop` ends it
-            PTSANDBOX_IDLE_TIMEOUT="30",
+            PTSANDBOX_IDLE_TIMEOUT=str(30 * SLOWDOWN),
         )
 
     def cli(
@@ -39,7 +39,7 @@ class Namespace:
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "ptsandbox", *args],
-            input=stdin, capture_output=True, text=True, timeout=timeout, env=self.env,
+            input=stdin, capture_output=True, text=True, timeout=timeout * SLOWDOWN, env=self.env,
         )  # fmt: skip
 
     def spawn(self, *args: str) -> pexpect.spawn:
@@ -50,7 +50,7 @@ class Namespace:
             env=self.env,
             encoding="utf-8",
             codec_errors="replace",  # a Ctrl-C echo may land inside a multi-byte character
-            timeout=20,
+            timeout=20 * SLOWDOWN,
             dimensions=(60, 160),
         )
 
@@ -63,7 +63,7 @@ class Namespace:
         return namespace_supervisors(str(self.runtime))
 
     def wait_until(self, condition, timeout: float = 20) -> bool:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOWDOWN
         while time.monotonic() < deadline:
             if condition():
                 return True
@@ -153,16 +153,16 @@ def test_status_shows_members_queues_and_a_blocked_reader(ns: Namespace, cprog) 
 
 def test_trace_shows_the_calls_with_decoded_arguments(ns: Namespace, cprog, tmp_path: Path) -> None:
     trace = tmp_path / "trace.txt"
-    p1 = ns.spawn("run", f"--trace={trace}", cprog("joinchat"), "P1")
-    p1.expect_exact("You joined as P1")
-    # its reader thread is asleep in read before the input comes (with all input at
-    # once, Bye! could close the device before that thread first ran)
+    p = ns.spawn("run", f"--trace={trace}", cprog("joinchat"), "P1")
+    p.expect_exact("You joined as P1")
+    # the reader thread's read is in the trace only once it was called: input sent
+    # at once could make the main thread exit first (seen on a loaded machine)
     assert ns.wait_until(lambda: any(b["call"] == "read" for b in ns.status()["blocked"]))
-    p1.sendline("hello")
-    p1.sendline("Bye!")
-    p1.expect(pexpect.EOF)
-    p1.close()
-    assert p1.exitstatus == 0
+    p.sendline("hello")
+    p.sendline("Bye!")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
     text = trace.read_text()
     assert 'openat("/dev/chatroom", O_RDWR) = 3' in text
     assert 'ioctl(3</dev/chatroom>, CHATROOM_IOC_SET_NAME, "P1") = 0' in text
@@ -198,7 +198,7 @@ def test_lifecycle_insmod_rmmod_lsmod(ns: Namespace, cprog) -> None:
     r = subprocess.run(  # a relative path, from the repository's root
         [sys.executable, "-m", "ptsandbox", "insmod", "tests/devices/rawdev.py:RawDevice",
          "read_returns=3"],
-        capture_output=True, text=True, timeout=60, env=ns.env, cwd=ROOT,
+        capture_output=True, text=True, timeout=60 * SLOWDOWN, env=ns.env, cwd=ROOT,
     )  # fmt: skip
     assert r.returncode == 0 and "loaded" in r.stdout, r.stderr
     assert "rawdev" in ns.cli("lsmod").stdout
@@ -264,7 +264,7 @@ def test_concurrent_starts_make_one_namespace(ns: Namespace) -> None:
         for i in range(4)
     ]
     for p in procs:
-        _out, err = p.communicate(timeout=60)
+        _out, err = p.communicate(timeout=60 * SLOWDOWN)
         assert p.returncode == 0, err
     assert len(ns.daemons()) == 1
     nodes = ns.status()["devices"]["message_slot"]["nodes"]
@@ -293,3 +293,37 @@ def test_status_watch_refreshes_until_ctrl_c(ns: Namespace, cprog) -> None:
     watch.close()
     p.sendline("Bye!")
     p.expect(pexpect.EOF)
+
+
+def _daemon_start_hook(tmp_path: Path, action: str) -> str:
+    """A PYTHONPATH whose sitecustomize runs `action` in `ptsandbox daemon` only."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os, time\n"
+        'if b"daemon" in open("/proc/self/cmdline", "rb").read().split(b"\\0"):\n'
+        f"    {action}\n"
+    )
+    return f"{site}:{ROOT}"
+
+
+def test_a_slow_supervisor_start_is_waited_for(ns: Namespace, tmp_path: Path) -> None:
+    """A supervisor that listens only after 16 s (longer than the fixed 15 s the
+    starter used to wait; an emulated VM's imports alone took ~20 s) still serves."""
+    ns.env["PYTHONPATH"] = _daemon_start_hook(tmp_path, "time.sleep(16)")
+    r = ns.cli("run", "true", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert len(ns.daemons()) == 1
+
+
+def test_a_supervisor_that_dies_at_start_is_reported_without_waiting(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    from ptsandbox.namespace import START_TIMEOUT
+
+    ns.env["PYTHONPATH"] = _daemon_start_hook(tmp_path, "os._exit(3)")
+    start = time.monotonic()
+    r = ns.cli("run", "true")
+    assert r.returncode != 0 and "namespace default did not start" in r.stderr
+    assert time.monotonic() - start < START_TIMEOUT / 2
+    assert not ns.daemons()
