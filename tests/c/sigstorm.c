@@ -1,18 +1,42 @@
 /* sigstorm.c - device calls under a storm of signals: none is lost or done twice.
  *
  * Usage: sigstorm storm N | sigstorm block.
- * storm: two members in one process (SA writes, SB reads); a timer signal
- * without SA_RESTART every 50 us while SA writes N messages, draining SB after
- * each. None of these calls sleeps, so none may fail with EINTR (as with the
+ * storm: two members in one process (SA writes, SB reads); while SA writes N
+ * messages (draining SB after each), a second thread sends the writer SIGALRM
+ * (no SA_RESTART) at a random moment of each round. The next signal waits for
+ * the writer's next round, so signals never outpace it (a 50 us timer did: when
+ * a traced signal stop took longer than that, the writer ran only handlers and
+ * never finished). None of these calls sleeps, so none may fail with EINTR (as with the
  * kernel's own driver), and each is done exactly once. Prints
  * "sent=S eintr=E received=R ticks=T": S == R == N and E == 0 whatever the timing.
  * block: prints "ready" and sleeps in a read of the device (for Ctrl-C).
  */
 #include "util.h"
+#include <pthread.h>
 #include <signal.h>
-#include <sys/time.h>
 
 static volatile sig_atomic_t ticks;
+static volatile long rounds; /* the writer's progress */
+static volatile int storming = 1;
+static pthread_t writer;
+
+/* One SIGALRM per round of the writer, after a random spin (a few us) so that
+ * it lands anywhere in the round's write or reads. */
+static void *stormer(void *arg)
+{
+    unsigned seed = 12345;
+    long seen = -1;
+    (void)arg;
+    while (storming) {
+        if (rounds == seen)
+            continue;
+        seen = rounds;
+        for (volatile unsigned spin = rand_r(&seed) % 20000; spin > 0; spin--)
+            ;
+        pthread_kill(writer, SIGALRM);
+    }
+    return NULL;
+}
 
 static void on_tick(int sig)
 {
@@ -62,8 +86,9 @@ int main(int argc, char *argv[])
     sa.sa_flags = 0; /* no SA_RESTART: an interrupted call fails with EINTR */
     if (sigaction(SIGALRM, &sa, NULL) < 0)
         return 1;
-    struct itimerval every = {{0, 50}, {0, 50}};
-    if (setitimer(ITIMER_REAL, &every, NULL) < 0)
+    pthread_t th;
+    writer = pthread_self();
+    if (pthread_create(&th, NULL, stormer, NULL) != 0)
         return 1;
     for (long i = 0; i < n; i++) {
         char msg[32];
@@ -78,9 +103,10 @@ int main(int argc, char *argv[])
             return 1;
         }
         received += drain(b);
+        rounds++;
     }
-    struct itimerval off = {{0, 0}, {0, 0}};
-    setitimer(ITIMER_REAL, &off, NULL);
+    storming = 0;
+    pthread_join(th, NULL);
     received += drain(b);
     printf("sent=%ld eintr=%ld received=%ld ticks=%ld\n", sent, eintr, received, (long)ticks);
     return 0;
