@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from conftest import SLOWDOWN
 
 from ptsandbox.api import Sandbox
 from ptsandbox.devices.kmodule import KernelModule, module_class
@@ -16,7 +17,7 @@ KMOD = Path(__file__).parent / "c" / "kmod"
 
 def sh(sb: Sandbox, script: str, timeout: float = 30) -> tuple[int, str]:
     p = sb.spawn(["sh", "-c", script])
-    code = p.wait(timeout)
+    code = p.wait(timeout * SLOWDOWN)
     return code, p.output + p.stderr
 
 
@@ -117,7 +118,7 @@ def trigger(cprog, cmd: int, timeout: float = 30) -> tuple[int, str, KernelModul
     mod = load("bugs.c")
     sb = Sandbox([mod])
     p = sb.spawn([cprog("kmod_ioctl"), "/dev/bugs", str(cmd)])
-    code = p.wait(timeout)
+    code = p.wait(timeout * SLOWDOWN)
     return code, p.output, mod, sb
 
 
@@ -188,7 +189,7 @@ def test_recursive_locking_is_reported_before_the_deadlock(cprog) -> None:
     mod = load("bugs.c")
     with Sandbox([mod]) as sb:
         p = sb.spawn([cprog("kmod_ioctl"), "/dev/bugs", "7"])
-        assert sb.serve_until(lambda: bool(mod.reports), 30)
+        assert sb.serve_until(lambda: bool(mod.reports), 30 * SLOWDOWN)
         assert "WARNING: possible recursive locking detected" in mod.reports[0]
         assert "bugs_lock" in mod.reports[0]
         assert line_of("spin_lock(&bugs_lock); /* twice */") in mod.reports[0]
@@ -200,7 +201,7 @@ def test_uninterruptible_sleep_with_no_waker_is_a_hung_task(cprog) -> None:
     mod = load("bugs.c", hung_task_timeout_secs="1")
     with Sandbox([mod]) as sb:
         p = sb.spawn([cprog("kmod_ioctl"), "/dev/bugs", "11"])
-        assert sb.serve_until(lambda: bool(mod.reports), 30)
+        assert sb.serve_until(lambda: bool(mod.reports), 30 * SLOWDOWN)
         assert "INFO: task kmod_ioctl" in mod.reports[0]
         assert "blocked for more than 1 seconds." in mod.reports[0]
         p.kill()

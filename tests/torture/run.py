@@ -46,9 +46,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ci", action="store_true", help="the CI scale instead of the full one")
+    ap.add_argument("--clients", type=int, help="K for chat-block and chat-drop (full scale: 16)")
+    ap.add_argument("--messages", type=int, help="N per client, chat items (full: 1000)")
     ap.add_argument("items", nargs="*")
     args = ap.parse_args()
     scale = dataclasses.replace(ts.CI if args.ci else ts.FULL, seed=args.seed)
+    for field in ("clients", "messages"):
+        value = getattr(args, field)
+        if value is not None:
+            if value < 2:
+                ap.error(f"--{field} must be at least 2")
+            scale = dataclasses.replace(scale, **{field: value})
+    # A bigger chat must not read as a hang: allow at least 500 deliveries a second.
+    deliveries = scale.clients * (scale.clients - 1) * scale.messages
+    scale = dataclasses.replace(scale, timeout=max(scale.timeout, deliveries / 500))
     runtime = tempfile.mkdtemp(prefix="ptsandbox-torture-")
     os.environ["PTSANDBOX_RUNTIME_DIR"] = runtime
     os.environ.setdefault("PTSANDBOX_IDLE_TIMEOUT", "1")
