@@ -20,6 +20,14 @@ from conftest import SLOWDOWN, namespace_supervisors
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _as_a_foreground_job() -> None:
+    # A suite started in the background by a non-interactive shell (a CI step
+    # with `&`) inherits SIGINT and SIGQUIT ignored, and Python then never turns
+    # Ctrl-C into KeyboardInterrupt; a terminal's shell gives its jobs the defaults.
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class Namespace:
     """A private runtime directory, so tests never touch the user's namespaces."""
 
@@ -52,6 +60,7 @@ class Namespace:
             codec_errors="replace",  # a Ctrl-C echo may land inside a multi-byte character
             timeout=20 * SLOWDOWN,
             dimensions=(60, 160),
+            preexec_fn=_as_a_foreground_job,
         )
 
     def status(self) -> dict:
