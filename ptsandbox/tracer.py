@@ -216,7 +216,9 @@ class Thread:
     # the kernel with -ERESTARTNOINTR into the stop we asked for (park_notified)
     notified_park: Park | None = None
     notified_wake: bool = False  # woken before it got there: it just runs again
-    own_restart: bool = False  # we ended its sleep with -ERESTARTSYS (a signal came)
+    # we ended its sleep with -ERESTARTSYS (a signal came), or the kernel runs the
+    # call itself (a notified call allowed): an -ERESTARTSYS then is genuine
+    own_restart: bool = False
     park_entry_pending: bool = False  # parked at an event stop, its ppoll not entered yet
 
     @property
