@@ -16,6 +16,10 @@ read     one whole message, removed from the FIFO; a buffer shorter than the
          message gets its first `count` bytes and the rest is discarded (as a
          record kfifo and SOCK_SEQPACKET do). Empty FIFO: blocks, or EAGAIN with
          O_NONBLOCK. EFAULT bad buffer (the message stays queued).
+         Pushed reads (reads=pushed with full=drop-newest, the defaults; see
+         DeviceFile.wants_inbox): the FIFO is the reader's socket and read() is
+         the kernel's: the same, except that EFAULT loses the message, readv
+         fills its buffers from one message, and a 0-byte read takes nothing.
 poll     POLLIN when the FIFO holds a message; always POLLOUT.
 release  the last close leaves: "NAME left" goes to the others.
 
