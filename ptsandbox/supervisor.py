@@ -172,17 +172,24 @@ class Supervisor:
         self.listener_ep.register(fd, select.EPOLLIN)
 
     def _on_listeners(self, _fd: int) -> None:
-        for fd, events in self.listener_ep.poll(0):
-            listener = self.listeners.get(fd)
-            if listener is None:
-                continue
-            if events & select.EPOLLIN:
-                self._serve_notification(listener)
-            elif events & (select.EPOLLHUP | select.EPOLLERR):
-                # every process of the filter is gone
-                self.listener_ep.unregister(fd)
-                del self.listeners[fd]
-                listener.close()
+        # Answering wakes the caller on this CPU (sync wake-up), and it often
+        # makes its next device call before we look again: serve what is ready
+        # at once, a bounded number of rounds, before the main loop's other work.
+        for _round in range(_BACK_TO_BACK):
+            ready = self.listener_ep.poll(0)
+            if not ready:
+                return
+            for fd, events in ready:
+                listener = self.listeners.get(fd)
+                if listener is None:
+                    continue
+                if events & select.EPOLLIN:
+                    self._serve_notification(listener)
+                elif events & (select.EPOLLHUP | select.EPOLLERR):
+                    # every process of the filter is gone
+                    self.listener_ep.unregister(fd)
+                    del self.listeners[fd]
+                    listener.close()
 
     def _serve_notification(self, listener: notify.Listener) -> None:
         n = listener.recv()
@@ -573,6 +580,8 @@ class Supervisor:
         }
 
 
+#: notification rounds served in one go before the loop's other sources are looked at
+_BACK_TO_BACK = 8
 _READS = {NR["read"], NR["readv"], NR["preadv2"]}  # the calls a pushed read may sleep in
 
 
