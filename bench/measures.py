@@ -3,9 +3,11 @@
 Every measure is a function `(sizes, runs) -> Measure`; `run.py` prints and saves
 them and `test_bench_smoke.py` calls them with tiny sizes. Times of C programs
 are taken inside the programs (CLOCK_MONOTONIC), so start-up is excluded except
-in the start-up measure. The fan-out runs in a fresh interpreter
-(`python measures.py fanout-worker ...`) so that its peak RSS is the
-supervisor's own.
+in the start-up measure. Sandboxes run with trace=False, as `ptsandbox run` runs
+a program: the testing API's per-call record (with each program's output read
+up to every call) is a grader's tool, not part of a device call. The fan-out
+runs in a fresh interpreter (`python measures.py fanout-worker ...`) so that its
+peak RSS is the supervisor's own.
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ def _tag(backend: str) -> str:
 
 def run_sandboxed(argv: Sequence[str], backend: str = "ptrace") -> tuple[str, dict[str, Any]]:
     """Run a program under a fresh ptsandbox supervisor; (stdout, supervisor stats)."""
-    with Sandbox([Chatroom()], backend=backend) as sb:
+    with Sandbox([Chatroom()], backend=backend, trace=False) as sb:
         p = sb.spawn(argv)
         code = p.wait(TIMEOUT)
         if code != 0:
@@ -310,9 +312,9 @@ def measure_device_ops(sizes: Sizes, runs: int) -> Measure:
 # 3 and 6. Chat round trip
 
 
-def chat_round_trip(exe: str, m: int, backend: str = "ptrace") -> float:
+def chat_round_trip(exe: str, m: int, backend: str = "ptrace", reads: str = "pushed") -> float:
     """One ping-pong of `m` round trips between two clients of /dev/chatroom; ns per trip."""
-    with Sandbox([Chatroom()], backend=backend) as sb:
+    with Sandbox([Chatroom(config={"reads": reads})], backend=backend, trace=False) as sb:
         pong = sb.spawn([exe, "pong", str(m)])
         pong.expect("ready", TIMEOUT)
         ping = sb.spawn([exe, "ping", str(m)])
@@ -322,8 +324,26 @@ def chat_round_trip(exe: str, m: int, backend: str = "ptrace") -> float:
         return fields(ping.output)["rt_ns"]
 
 
+READS = ("pushed", "emulated")  # the chat room's read paths (its `reads` parameter)
+
+
+def _variant(backend: str, reads: str = "pushed") -> str:
+    """The results' key of one configuration (the default one keeps its old name)."""
+    return _key(backend) + ("" if reads == "pushed" else f"_{reads}")
+
+
+def _variant_tag(backend: str, reads: str) -> str:
+    tags = [] if backend == "ptrace" else [backend]
+    tags += [] if reads == "pushed" else [f"reads {reads}"]
+    return f" ({', '.join(tags)})" if tags else ""
+
+
 def _round_trips(
-    sizes: Sizes, runs: int, pins: Sequence[bool], backends: Sequence[str] = ("ptrace",)
+    sizes: Sizes,
+    runs: int,
+    pins: Sequence[bool],
+    backends: Sequence[str] = ("ptrace",),
+    reads: Sequence[str] = ("pushed",),
 ) -> dict[str, list[float]]:
     chat, seqpacket = build("chat_pingpong"), build("seqpacket_pingpong")
     m = sizes.round_trips
@@ -336,8 +356,9 @@ def _round_trips(
                 native = fields(run_native([seqpacket, str(m)]))["rt_ns"]
                 out.setdefault("native" + suffix, []).append(native)
                 for backend in backends:
-                    rt = chat_round_trip(chat, m, backend)
-                    out.setdefault(_key(backend) + suffix, []).append(rt)
+                    for path in reads:
+                        rt = chat_round_trip(chat, m, backend, path)
+                        out.setdefault(_variant(backend, path) + suffix, []).append(rt)
     return out
 
 
@@ -346,19 +367,22 @@ def _msgs_per_s(rt_ns: float) -> float:
 
 
 def measure_round_trip(sizes: Sizes, runs: int) -> Measure:
-    """Two chat clients ping-ponging through /dev/chatroom vs a native seqpacket pair."""
-    data = _round_trips(sizes, runs, (False,), backends())
+    """Two chat clients ping-ponging through /dev/chatroom vs a native seqpacket pair,
+    unpinned and pinned to one CPU, on each backend and read path (interleaved)."""
+    data = _round_trips(sizes, runs, (False, True), backends(), READS)
     medians = {k: median(v) for k, v in data.items()}
     rows = [
         slowdown_row(
-            f"3 chat round trip{_tag(backend)}",
+            f"3 chat round trip{' (pinned)' if pin else ''}{_variant_tag(backend, path)}",
             "msg/s",
-            _msgs_per_s(medians[_key(backend)]),
-            _msgs_per_s(medians["native"]),
+            _msgs_per_s(medians[_variant(backend, path) + ("_pinned" if pin else "")]),
+            _msgs_per_s(medians["native" + ("_pinned" if pin else "")]),
             10,
             True,
         )
         for backend in backends()
+        for path in READS
+        for pin in (False, True)
     ]
     return Measure(
         3,
@@ -577,7 +601,7 @@ def _slotops_once(exe: str, k: int, hosted: bool) -> dict[str, float]:
     from ptsandbox.devices.message_slot import MessageSlot
 
     device = module_class(KMOD_SLOT)(config={}) if hosted else MessageSlot()
-    with Sandbox([device]) as sb:
+    with Sandbox([device], trace=False) as sb:
         p = sb.spawn([exe, str(k)])
         code = p.wait(TIMEOUT)
         if code != 0:

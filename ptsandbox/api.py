@@ -330,11 +330,14 @@ class Proc:
     def wait_blocked(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until some thread of this program sleeps in a device call."""
         __tracebackhide__ = True  # pytest shows the caller's line and the message
+        sup = self.sandbox.sup
         ok = self.sandbox.serve_until(
-            lambda: any(
-                p.thread.tgid == self.pid for p in self.sandbox.sup.syscalls.parked.values()
+            lambda: (
+                any(p.thread.tgid == self.pid for p in sup.syscalls.parked.values())
+                or any(t.tgid == self.pid for t, _f in sup.pushed_sleepers())
             ),
             timeout,
+            every=0.01,  # a pushed read sleeps in the kernel: no event tells of it
         )
         if not ok:
             raise ExpectTimeout(f"{self.argv[0]} did not block within {timeout}s")
@@ -382,6 +385,7 @@ class Sandbox:
         self.sup.exit_hooks.append(self._on_exit)
         if trace:
             self.sup.syscalls.events = []
+            self.sup.vfs.pushed_reads = False  # every read is recorded
             self.sup.syscalls.event_hooks.append(self._mark_output)
         # output position of each program when each of its calls was recorded
         self.output_marks: dict[int, int] = {}
@@ -448,14 +452,17 @@ class Sandbox:
         self.procs.append(p)
         return p
 
-    def serve_until(self, condition: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT) -> bool:
-        """Run the supervisor's loop until `condition()` or the timeout; return whether met."""
+    def serve_until(
+        self, condition: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT, every: float = 0.5
+    ) -> bool:
+        """Run the supervisor's loop until `condition()` or the timeout; return whether
+        met. `condition` is asked after each event, and at least every `every` seconds."""
         deadline = time.monotonic() + timeout
         while not condition():
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            self.sup.step(min(left, 0.5))
+            self.sup.step(min(left, every))
         return True
 
     def settle(self, timeout: float = DEFAULT_TIMEOUT) -> bool:

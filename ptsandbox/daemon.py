@@ -95,6 +95,7 @@ class Daemon:
         self.stopping = False
         self.configured = False  # insmod changed the devices: keep them until `stop`
         self.sup.syscalls.trace = self._trace
+        self.sup.vfs.records_reads = self._records_reads
         self.sup.syscalls.on_call = self._count
         self.sup.task_hooks.append(self._on_task)
         self.sup.exit_hooks.append(self._on_exit)
@@ -204,6 +205,11 @@ class Daemon:
                 c.send({"ok": False, "error": f"bad request: {e}"})
             if op == "stop" and self.stopping:
                 return
+
+    def _records_reads(self, tgid: int) -> bool:
+        """Is `tgid` in a session whose client wants a trace (then its reads are emulated)?"""
+        session = self.sessions.get(self.session_of.get(tgid, -1))
+        return session is not None and session.client is not None and session.client.trace
 
     def _is_traced(self, pid: int) -> bool:
         return any(t.tgid == pid for t in self.sup.tracer.threads.values())

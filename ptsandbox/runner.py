@@ -50,6 +50,7 @@ def run_program(
             out(to_wire(event, data))
 
         sup.syscalls.trace = emit
+        sup.vfs.pushed_reads = False  # every read is recorded
     old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
     try:
         try:

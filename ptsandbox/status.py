@@ -97,7 +97,11 @@ def build(status: dict[str, Any]) -> Group:
             blocked.add_column(col)
         for b in status["blocked"]:
             blocked.add_row(
-                str(b["pid"]), str(b["tid"]), b["comm"], b["call"], f"{b['waiting_s']:.1f}s"
+                str(b["pid"]),
+                str(b["tid"]),
+                b["comm"],
+                b["call"],
+                "-" if b["waiting_s"] is None else f"{b['waiting_s']:.1f}s",
             )
         parts.append(blocked)
     return Group(*parts)
@@ -121,3 +125,8 @@ def watch_status(fetch: Callable[[], dict[str, Any]], interval: float = 1.0) -> 
                 live.update(build(fetch()))
         except KeyboardInterrupt:
             pass
+
+
+def _waiting(seconds: float | None) -> str:
+    # None: asleep in a pushed read, which the kernel serves (no start time is known)
+    return "-" if seconds is None else f"{seconds:.1f}s"

@@ -172,17 +172,24 @@ class Supervisor:
         self.listener_ep.register(fd, select.EPOLLIN)
 
     def _on_listeners(self, _fd: int) -> None:
-        for fd, events in self.listener_ep.poll(0):
-            listener = self.listeners.get(fd)
-            if listener is None:
-                continue
-            if events & select.EPOLLIN:
-                self._serve_notification(listener)
-            elif events & (select.EPOLLHUP | select.EPOLLERR):
-                # every process of the filter is gone
-                self.listener_ep.unregister(fd)
-                del self.listeners[fd]
-                listener.close()
+        # Answering wakes the caller on this CPU (sync wake-up), and it often
+        # makes its next device call before we look again: serve what is ready
+        # at once, a bounded number of rounds, before the main loop's other work.
+        for _round in range(_BACK_TO_BACK):
+            ready = self.listener_ep.poll(0)
+            if not ready:
+                return
+            for fd, events in ready:
+                listener = self.listeners.get(fd)
+                if listener is None:
+                    continue
+                if events & select.EPOLLIN:
+                    self._serve_notification(listener)
+                elif events & (select.EPOLLHUP | select.EPOLLERR):
+                    # every process of the filter is gone
+                    self.listener_ep.unregister(fd)
+                    del self.listeners[fd]
+                    listener.close()
 
     def _serve_notification(self, listener: notify.Listener) -> None:
         n = listener.recv()
@@ -192,9 +199,13 @@ class Supervisor:
         t = self.tracer.thread_of(n.pid)
         self.tracer.forget_notified_park(t)
         self.syscalls.notifying = True
+        t.own_restart = False  # its last call is over
         try:
             outcome = self.on_syscall(t, n.nr, n.args)
             if outcome is ALLOW:
+                # the kernel runs it (a pushed read may sleep): a signal's EINTR
+                # or restart is then the kernel's own choice
+                t.own_restart = True
                 listener.allow(n.id)
                 return
             if isinstance(outcome, int):
@@ -523,19 +534,60 @@ class Supervisor:
             "by_syscall": dict(self.syscalls.counts.most_common()),
         }
 
+    def pushed_sleepers(self) -> list[tuple[Thread, OpenFile]]:
+        """Threads asleep in the kernel in a read of a pushed file (no supervisor
+        work marks them: /proc tells the call, its fd and where the thread sleeps)."""
+        if not any(f.inbox is not None for f in self.vfs.files.values()):
+            return []
+        found = []
+        for t in list(self.tracer.threads.values()):
+            try:
+                with open(f"/proc/{t.tid}/syscall") as fh:
+                    fields = fh.read().split()
+                with open(f"/proc/{t.tid}/wchan") as fh:
+                    wchan = fh.read()
+            except OSError:
+                continue
+            if len(fields) < 2 or not fields[0].isdigit() or int(fields[0]) not in _READS:
+                continue
+            if "seccomp" in wchan or "ptrace" in wchan or "signal" in wchan:
+                continue  # waiting for our answer, or stopped: not the read's own sleep
+            f = self.vfs.file_of(t.tid, int(fields[1], 16))
+            if f is not None and f.inbox is not None and _sleeping(t.tid):
+                found.append((t, f))
+        return found
+
     def snapshot(self) -> dict[str, Any]:
         now = time.monotonic()
+        blocked = [
+            {
+                "tid": p.thread.tid,
+                "pid": p.thread.tgid,
+                "comm": p.thread.comm(),
+                "call": p.what,
+                "waiting_s": round(now - p.since, 3),
+            }
+            for p in self.syscalls.parked.values()
+        ]
+        blocked += [
+            {"tid": t.tid, "pid": t.tgid, "comm": t.comm(), "call": "read", "waiting_s": None}
+            for t, _f in self.pushed_sleepers()
+        ]
         return {
             "devices": {name: d.snapshot() for name, d in self.devices.items()},
             "open_files": self.vfs.describe(),
-            "blocked": [
-                {
-                    "tid": p.thread.tid,
-                    "pid": p.thread.tgid,
-                    "comm": p.thread.comm(),
-                    "call": p.what,
-                    "waiting_s": round(now - p.since, 3),
-                }
-                for p in self.syscalls.parked.values()
-            ],
+            "blocked": blocked,
         }
+
+
+#: notification rounds served in one go before the loop's other sources are looked at
+_BACK_TO_BACK = 8
+_READS = {NR["read"], NR["readv"], NR["preadv2"]}  # the calls a pushed read may sleep in
+
+
+def _sleeping(tid: int) -> bool:
+    try:
+        with open(f"/proc/{tid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] == "S"
+    except (OSError, IndexError):
+        return False

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
+import functools
 import itertools
 import logging
 import os
@@ -27,7 +29,9 @@ import select
 import socket
 import stat
 import struct
+import termios
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +126,87 @@ class Node:
         return self.device.name if self.device is not None else f"(no driver, {self.major})"
 
 
+SIOCOUTQ = termios.TIOCOUTQ  # bytes of our packets the peer has not read (their truesize)
+_INT = struct.Struct("i")
+#: how much a pushed file's socket may hold: SO_SNDBUFFORCE (root) asks for this;
+#: else SO_SNDBUF gets what net.core.wmem_max allows (425,984 bytes by default)
+PUSHED_SNDBUF = 64 << 20
+#: "emulated": no pushed reads anywhere; "pushed": even where reads are recorded
+#: (the trace then lacks them; for running the suite on the pushed path)
+READS_ENV = "PTSANDBOX_READS"
+
+
+@functools.cache
+def packet_truesize(length: int) -> int:
+    """What one SOCK_SEQPACKET packet of `length` bytes charges to its sender
+    until it is read (the skb's truesize: 768 for up to 192 bytes here). Asked
+    of the kernel once per length, on a private pair."""
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        a.send(b"\0" * length)
+        return _outq(a)
+    finally:
+        a.close()
+        b.close()
+
+
+def _outq(sock: socket.socket) -> int:
+    value: int = _INT.unpack(fcntl.ioctl(sock, SIOCOUTQ, bytes(4)))[0]
+    return value
+
+
+class SocketInbox:
+    """An Inbox over a pushed file's backing pair: each message is one packet
+    sent into the tracee's end, which its read() takes natively.
+
+    What has been read is found without seeing the read: our end's SIOCOUTQ is
+    the truesize of our packets still unread, and packets are read in order, so
+    the oldest pushed ones are dropped from `pending` until the sizes match."""
+
+    def __init__(self, end: socket.socket) -> None:
+        self.end = end
+        self.pending: deque[tuple[int, int]] = deque()  # (truesize, length), oldest first
+        self.pending_truesize = 0
+        self.pending_bytes = 0
+        self.taken = 0
+        self.taken_bytes = 0
+        try:
+            end.setsockopt(socket.SOL_SOCKET, 32, PUSHED_SNDBUF)  # SO_SNDBUFFORCE
+        except OSError:
+            with contextlib.suppress(OSError):
+                end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PUSHED_SNDBUF)
+
+    def push(self, message: bytes) -> bool:
+        try:
+            self.end.send(message, socket.MSG_DONTWAIT)
+        except OSError:  # the buffer is full, or the reader is gone (release follows)
+            return False
+        size = packet_truesize(len(message))
+        self.pending.append((size, len(message)))
+        self.pending_truesize += size
+        self.pending_bytes += len(message)
+        return True
+
+    def unread(self) -> int:
+        try:
+            outq = _outq(self.end)
+        except OSError:
+            outq = 0  # closed: nothing is left to read
+        while self.pending_truesize > outq and self.pending:
+            size, length = self.pending.popleft()
+            self.pending_truesize -= size
+            self.pending_bytes -= length
+            self.taken += 1
+            self.taken_bytes += length
+        return len(self.pending)
+
+    def unread_at_most(self) -> int:
+        return len(self.pending)
+
+    def unread_bytes(self) -> int:
+        return self.pending_bytes
+
+
 @dataclass(eq=False)
 class OpenFile:
     """An open file description of a virtual node."""
@@ -139,6 +224,7 @@ class OpenFile:
     released: bool = False
     poll_queues: set[WaitQueue] = field(default_factory=set)
     opened_at: float = field(default_factory=time.time)
+    inbox: SocketInbox | None = None  # pushed reads: the kernel serves them from here
 
     @property
     def readable(self) -> bool:
@@ -167,6 +253,10 @@ class Vfs:
         self.on_release: Callable[[OpenFile], None] = lambda f: None
         self.on_adopt: Callable[[OpenFile], None] = lambda f: None
         self.tracked_pids: Callable[[], Iterable[int]] = lambda: ()
+        # pushed reads for devices that want them, unless the opener's reads must
+        # be recorded (a trace): a pushed read is the kernel's, never seen here
+        self.pushed_reads = True
+        self.records_reads: Callable[[int], bool] = lambda tgid: False
         # a copy of a tracee's fd (tid, fd), for pulling a token back; OSError if none
         self.copy_fd: Callable[[int, int], int] = _copy_fd_of_process
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
@@ -304,10 +394,21 @@ class Vfs:
         path: str,
     ) -> OpenFile:
         f = OpenFile(node, dfile, flags, end, inode, opener, path or node.paths[0])
+        if self.will_push(dfile, flags, opener):
+            f.inbox = SocketInbox(end)
+            dfile.attach_inbox(f.inbox)
         self.files[inode] = f
         self.on_adopt(f)
         node.atime = time.time()
         return f
+
+    def will_push(self, dfile: DeviceFile, flags: int, opener: int) -> bool:
+        """Will a file of `dfile` opened by `opener` with `flags` have pushed reads?"""
+        readable = not flags & O_PATH and (flags & O_ACCMODE) in (os.O_RDONLY, os.O_RDWR)
+        forced = os.environ.get(READS_ENV, "")
+        if forced == "emulated" or not readable or not dfile.wants_inbox():
+            return False
+        return forced == "pushed" or (self.pushed_reads and not self.records_reads(opener))
 
     def _accept_own(self, listener: socket.socket, pid: int) -> socket.socket:
         # the listener's name is guessable by tracees: take only the expected peer
@@ -370,7 +471,7 @@ class Vfs:
         return f.dfile.poll(table)
 
     def mark_dirty(self, f: OpenFile) -> None:
-        if not f.released:
+        if not f.released and f.inbox is None:  # a pushed file's readiness is its packets
             self.dirty.add(f)
 
     def sync_readiness(self, holders: Iterable[tuple[int, int, OpenFile]] = ()) -> None:

@@ -84,6 +84,15 @@ def cprog(build_dir: Path) -> Callable[..., str]:
     return build
 
 
+@pytest.fixture(params=["emulated", "pushed"])
+def both_read_paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test runs twice: chat reads emulated, then pushed (PTSANDBOX_READS
+    forces the path even in a recording Sandbox, whose trace then lacks the
+    pushed reads). For the suites whose semantics must not change with it."""
+    monkeypatch.setenv("PTSANDBOX_READS", request.param)
+    return str(request.param)
+
+
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox([Chatroom()]) as sb:

@@ -17,6 +17,9 @@ from ptsandbox.api import Sandbox
 from ptsandbox.devices.chatroom import Chatroom
 from ptsandbox.vfs import Vfs
 
+# the same semantics whether the device pushes its messages or reads are emulated
+pytestmark = pytest.mark.usefixtures("both_read_paths")
+
 # Lines where /dev/chatroom differs from /dev/null by design, not by accident.
 CHATROOM_DIFFERS = {
     # a stream (nonseekable_open): pread gives ESPIPE before the range check

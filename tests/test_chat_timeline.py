@@ -9,6 +9,9 @@ import pytest
 from ptsandbox.api import Sandbox
 from ptsandbox.devices.chatroom import Chatroom
 
+# the same semantics whether the device pushes its messages or reads are emulated
+pytestmark = pytest.mark.usefixtures("both_read_paths")
+
 
 @pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
 def test_seed_timeline_holds(sandbox: Sandbox, cprog, static: bool) -> None:

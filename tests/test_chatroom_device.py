@@ -53,7 +53,7 @@ def test_read_of_empty_fifo_blocks_on_the_members_queue() -> None:
     a = Client(room, 1, "A")
     with pytest.raises(Block) as blocked:
         a.hear()
-    assert blocked.value.queue is a.file.member.inbox
+    assert blocked.value.queue is a.file.member.arrivals
 
 
 def test_short_buffer_gets_the_head_and_the_rest_is_discarded() -> None:

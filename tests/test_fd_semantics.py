@@ -6,6 +6,9 @@ import pytest
 
 from ptsandbox.api import Proc, Sandbox
 
+# the same semantics whether the device pushes its messages or reads are emulated
+pytestmark = pytest.mark.usefixtures("both_read_paths")
+
 
 def watcher(sb: Sandbox, cprog, name: str = "W") -> Proc:
     w = sb.spawn([cprog("joinchat"), name])

@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 from ptsandbox.api import Proc, Sandbox
 from ptsandbox.devices.chatroom import Chatroom
+
+# the same semantics whether the device pushes its messages or reads are emulated
+pytestmark = pytest.mark.usefixtures("both_read_paths")
 
 READERS = 48  # tests/c/stopspawn.c
 

@@ -17,6 +17,9 @@ from ptsandbox import notify
 from ptsandbox.api import Sandbox
 from ptsandbox.devices.chatroom import Chatroom
 
+# the same semantics whether the device pushes its messages or reads are emulated
+pytestmark = pytest.mark.usefixtures("both_read_paths")
+
 needs_notify = pytest.mark.skipif(
     notify.missing_notify_feature() is not None,
     reason=f"this kernel cannot run the notify backend: {notify.missing_notify_feature()}",

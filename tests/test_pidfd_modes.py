@@ -14,6 +14,9 @@ from ptsandbox.api import Proc, Sandbox
 from ptsandbox.devices.chatroom import Chatroom
 from ptsandbox.tracer import NO_PIDFD_THREAD_ENV, has_pidfd_thread
 
+# the same semantics whether the device pushes its messages or reads are emulated
+pytestmark = pytest.mark.usefixtures("both_read_paths")
+
 
 @pytest.fixture(params=["thread-pidfd", "process-pidfd"])
 def sb(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from ptsandbox.devices.base import DeviceFile
 from ptsandbox.devices.chatroom import Chatroom
 from ptsandbox.vfs import OpenFile, Vfs
+
+# the same semantics whether the device pushes its messages or reads are emulated
+pytestmark = pytest.mark.usefixtures("both_read_paths")
 
 
 def _file(vfs: Vfs) -> tuple[OpenFile, socket.socket]:

@@ -47,7 +47,7 @@ __all__ = [
     "DEFAULT_POLLMASK", "DYNAMIC_MAJOR", "IO", "IOR", "IOW", "IOWR", "POLLERR", "POLLHUP",
     "POLLIN", "POLLOUT", "POLLPRI", "POLLRDNORM", "POLLWRNORM", "SEEK_CUR", "SEEK_END",
     "SEEK_SET", "Block",
-    "Context", "Device", "DeviceError", "DeviceFile", "Ioctl", "NodeSpec", "Param",
+    "Context", "Device", "DeviceError", "DeviceFile", "Inbox", "Ioctl", "NodeSpec", "Param",
     "ParamError", "PollTable", "WaitQueue",
 ]  # fmt: skip
 
@@ -141,11 +141,61 @@ class Context(Protocol):
         ...
 
 
+class Inbox(Protocol):
+    """A pushed read queue (see DeviceFile.wants_inbox): what the file's reads
+    will return, one message per read, served by the kernel itself.
+
+    A read takes one whole message; a shorter buffer gets its head and the rest
+    is dropped (as SOCK_SEQPACKET and a record kfifo do). A read into a bad
+    buffer fails with EFAULT and the message is gone too. Blocking, O_NONBLOCK,
+    signals and poll are the kernel's own."""
+
+    def push(self, message: bytes) -> bool:
+        """Queue one message for the reader; False if there is no room for it."""
+        ...
+
+    def unread(self) -> int:
+        """How many pushed messages the reader has not read yet (asks the kernel)."""
+        ...
+
+    def unread_at_most(self) -> int:
+        """An upper bound of unread(), known without asking (reads only lower it)."""
+        ...
+
+    def unread_bytes(self) -> int:
+        """The bytes of the messages unread() counts (call unread() first)."""
+        ...
+
+    @property
+    def taken(self) -> int:
+        """Messages the reader has read so far (as of the last unread())."""
+        ...
+
+    @property
+    def taken_bytes(self) -> int: ...
+
+
 class DeviceFile:
     """One open file description of a device. Override the operations you support."""
 
     #: a stream device: lseek and pread/pwrite give ESPIPE (the kernel's stream_open)
     stream: ClassVar[bool] = True
+
+    def wants_inbox(self) -> bool:
+        """Pushed reads: True if this file's reads only ever take the next queued
+        message, so the device may put each message in its inbox (attach_inbox) as it is
+        delivered and let the kernel serve read(), its blocking and poll without
+        calling `read` (the "pushed" read path: a read costs no supervisor work).
+        Devices whose read depends on state at read time keep `read`. The
+        supervisor may say no (a traced run records reads): then attach_inbox is
+        not called and `read` is called as usual."""
+        return False
+
+    def attach_inbox(self, inbox: Inbox) -> None:
+        """The pushed read queue of this file (after open, when wants_inbox() said yes)."""
+
+    def read_pushed(self, ctx: Context) -> None:
+        """A read of a pushed file is about to run (in the kernel, from the inbox)."""
 
     def read(self, ctx: Context, buf: int, count: int) -> int:
         raise DeviceError(errno.EINVAL)

@@ -16,6 +16,10 @@ read     one whole message, removed from the FIFO; a buffer shorter than the
          message gets its first `count` bytes and the rest is discarded (as a
          record kfifo and SOCK_SEQPACKET do). Empty FIFO: blocks, or EAGAIN with
          O_NONBLOCK. EFAULT bad buffer (the message stays queued).
+         Pushed reads (reads=pushed with full=drop-newest, the defaults; see
+         DeviceFile.wants_inbox): the FIFO is the reader's socket and read() is
+         the kernel's: the same, except that EFAULT loses the message, readv
+         fills its buffers from one message, and a 0-byte read takes nothing.
 poll     POLLIN when the FIFO holds a message; always POLLOUT.
 release  the last close leaves: "NAME left" goes to the others.
 
@@ -44,6 +48,7 @@ from .base import (
     Device,
     DeviceError,
     DeviceFile,
+    Inbox,
     Ioctl,
     Param,
     PollTable,
@@ -60,22 +65,55 @@ class Member:
     pid: int
     name: str
     fifo: deque[bytes] = field(default_factory=deque)
-    inbox: WaitQueue = field(default_factory=lambda: WaitQueue("inbox"))
+    arrivals: WaitQueue = field(default_factory=lambda: WaitQueue("inbox"))
     announced: bool = False
     received: int = 0
     received_bytes: int = 0
     sent: int = 0
     dropped: int = 0
 
+    pushed: Inbox | None = None  # pushed reads: the FIFO is the reader's socket
+
+    @property
+    def queued(self) -> int:
+        return self.pushed.unread() if self.pushed is not None else len(self.fifo)
+
     @property
     def queued_bytes(self) -> int:
+        if self.pushed is not None:
+            self.pushed.unread()
+            return self.pushed.unread_bytes()
         return sum(len(m) for m in self.fifo)
+
+    def full(self, limit: int) -> bool:
+        if self.pushed is None:
+            return len(self.fifo) >= limit
+        # the bound is exact but for reads since the last look: ask only near the limit
+        return self.pushed.unread_at_most() >= limit and self.pushed.unread() >= limit
+
+    def counts(self) -> tuple[int, int]:
+        """(messages, bytes) read so far."""
+        if self.pushed is not None:
+            self.pushed.unread()
+            return self.pushed.taken, self.pushed.taken_bytes
+        return self.received, self.received_bytes
 
 
 class ChatroomFile(DeviceFile):
     def __init__(self, room: Chatroom, member: Member) -> None:
         self.room = room
         self.member = member
+
+    def wants_inbox(self) -> bool:
+        # reads only take the next message, unless the device must see each read:
+        # drop-oldest takes back a queued message, block wakes writers on reads
+        return bool(self.room["full"] == "drop-newest" and self.room["reads"] == "pushed")
+
+    def attach_inbox(self, inbox: Inbox) -> None:
+        self.member.pushed = inbox
+
+    def read_pushed(self, ctx: Context) -> None:
+        self._announce()
 
     def _announce(self) -> None:
         if not self.member.announced:
@@ -86,7 +124,7 @@ class ChatroomFile(DeviceFile):
         self._announce()
         me = self.member
         if not me.fifo:
-            raise Block(me.inbox)
+            raise Block(me.arrivals)
         message = me.fifo[0][:count]
         ctx.copy_to_user(buf, message)  # EFAULT leaves the message queued
         me.fifo.popleft()
@@ -121,7 +159,7 @@ class ChatroomFile(DeviceFile):
         return 0
 
     def poll(self, pt: PollTable) -> int:
-        pt.wait(self.member.inbox)
+        pt.wait(self.member.arrivals)
         mask = POLLOUT | POLLWRNORM
         if self.member.fifo:
             mask |= POLLIN | POLLRDNORM
@@ -132,7 +170,7 @@ class ChatroomFile(DeviceFile):
 
     def describe(self) -> dict[str, Any]:
         m = self.member
-        return {"member": m.name, "queued": len(m.fifo), "dropped": m.dropped}
+        return {"member": m.name, "queued": m.queued, "dropped": m.dropped}
 
 
 class Chatroom(Device):
@@ -148,6 +186,15 @@ class Chatroom(Device):
             "what a write does when a recipient's FIFO is full",
             str,
             choices=("drop-newest", "drop-oldest", "block"),
+        ),
+        Param(
+            "reads",
+            "pushed",
+            "pushed: each message goes into the reader's file as it is delivered and "
+            "read() is the kernel's own (drop-newest only); emulated: every read is a "
+            "device call",
+            str,
+            choices=("pushed", "emulated"),
         ),
     )
 
@@ -182,35 +229,43 @@ class Chatroom(Device):
         others = [m for m in self.members if m is not sender]
         limit = self["queue_len"]
         policy = self["full"]
-        if policy == "block" and may_block and any(len(m.fifo) >= limit for m in others):
+        if policy == "block" and may_block and any(m.full(limit) for m in others):
             raise Block(self.space)
         self.messages += 1
         for m in others:
-            if len(m.fifo) >= limit:
+            if m.full(limit):
                 m.dropped += 1
                 self.dropped += 1
                 if policy != "drop-oldest":
                     continue
                 m.fifo.popleft()
+            if m.pushed is not None:
+                if not m.pushed.push(message):  # its socket's buffer is full
+                    m.dropped += 1
+                    self.dropped += 1
+                continue
             m.fifo.append(message)
-            m.inbox.wake()
+            m.arrivals.wake()
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "messages": self.messages,
             "dropped": self.dropped,
-            "members": [
-                {
-                    "id": m.id,
-                    "pid": m.pid,
-                    "name": m.name,
-                    "queued": len(m.fifo),
-                    "queued_bytes": m.queued_bytes,
-                    "received": m.received,
-                    "received_bytes": m.received_bytes,
-                    "sent": m.sent,
-                    "dropped": m.dropped,
-                }
-                for m in self.members
-            ],
+            "members": [self._member_view(m) for m in self.members],
+        }
+
+    @staticmethod
+    def _member_view(m: Member) -> dict[str, Any]:
+        received, received_bytes = m.counts()
+        return {
+            "id": m.id,
+            "pid": m.pid,
+            "name": m.name,
+            "queued": m.queued,
+            "queued_bytes": m.queued_bytes,
+            "received": received,
+            "received_bytes": received_bytes,
+            "sent": m.sent,
+            "dropped": m.dropped,
+            "reads": "pushed" if m.pushed is not None else "emulated",
         }

@@ -118,7 +118,8 @@ class FdCalls(SyscallCore):
             if new & O_DIRECT:
                 return -errno.EINVAL
             f.flags = (new & SETFL_MASK) | (f.flags & ~SETFL_MASK)
-            return 0
+            # a pushed file's reads are the kernel's: its socket needs the flags too
+            return ALLOW if f.inbox is not None else 0
         if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
             return self._dup_job(t, NR["fcntl"], a)
         return ALLOW  # F_GETFD/F_SETFD, locks, owners: the kernel's, on the real fd

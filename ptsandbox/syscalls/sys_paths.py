@@ -335,6 +335,8 @@ class PathCalls(SyscallCore):
         adopted = False
         try:
             sock_type = socket.SOCK_SEQPACKET | (socket.SOCK_CLOEXEC if flags & os.O_CLOEXEC else 0)
+            if flags & os.O_NONBLOCK and self.vfs.will_push(dfile, f_flags, t.tgid):
+                sock_type |= socket.SOCK_NONBLOCK  # its reads are the kernel's own
             fd = yield Run(NR["socket"], (socket.AF_UNIX, sock_type, 0))
             if fd < 0:
                 return fd  # EMFILE, ENFILE: as open would

@@ -129,7 +129,21 @@ class ReadWriteCalls(SyscallCore):
             return -errno.EFAULT
         if self._bad_position(f, f.pos if offset is None else offset, count):
             return -errno.EINVAL
+        if f.inbox is not None and not write:
+            return self._read_pushed(t, f)
         return self._rw_device(t, fd, f, buf, min(count, MAX_RW_COUNT), write, offset)
+
+    def _read_pushed(self, t: Thread, f: OpenFile) -> Outcome:
+        """A read of a pushed file: the kernel takes the next packet of its socket
+        (blocking, O_NONBLOCK, signals as for any socket); the device only hears of it."""
+        self.before_device_op()
+        if f.released:
+            return -errno.EBADF
+        try:
+            f.dfile.read_pushed(CallContext(t, f, f.pos))
+        except DeviceError as e:
+            return -e.errno
+        return ALLOW
 
     def _rw_device(
         self, t: Thread, fd: int, f: OpenFile, buf: int, count: int, write: bool, offset: int | None
@@ -197,6 +211,8 @@ class ReadWriteCalls(SyscallCore):
             return -errno.EINVAL
         if flags & ~RWF_HIPRI:
             return -errno.EOPNOTSUPP  # no RWF_NOWAIT (FMODE_NOWAIT), RWF_SYNC, ... in a loop
+        if f.inbox is not None and not write:
+            return self._read_pushed(t, f)  # one packet, scattered over the buffers
         segments = [(b, n) for b, n in segments if n]
         fd = _s32(a[0])
         first_base, first_len = segments[0]
@@ -262,7 +278,7 @@ class ReadWriteCalls(SyscallCore):
             except OSError:
                 return -errno.EFAULT
             f.flags = f.flags | os.O_NONBLOCK if on else f.flags & ~os.O_NONBLOCK
-            return 0
+            return ALLOW if f.inbox is not None else 0  # a pushed file's socket too
         if cmd == FIOASYNC:
             return -errno.ENOTTY  # no fasync in the device
         if cmd == FIOQSIZE:
