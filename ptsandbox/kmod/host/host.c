@@ -126,16 +126,35 @@ void ptsb_os_reserve(unsigned long base, unsigned long size)
 	}
 }
 
+static void send_locked(struct ptsb_msg *m, const void *payload, unsigned int len)
+{
+	struct iovec iov[2] = { { m, sizeof *m }, { (void *)payload, len } };
+	struct msghdr h = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	while (sendmsg(SUPERVISOR_FD, &h, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
 void ptsb_send(unsigned int kind, unsigned int call, long long result, long long pos,
 	       unsigned long long file, unsigned int a, unsigned int b, const void *payload,
 	       unsigned int len)
 {
 	struct ptsb_msg m = { kind, call, result, pos, file, a, b, len, 0 };
-	struct iovec iov[2] = { { &m, sizeof m }, { (void *)payload, len } };
-	struct msghdr h = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 	pthread_mutex_lock(&send_mutex);
-	while (sendmsg(SUPERVISOR_FD, &h, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
+	send_locked(&m, payload, len);
+	pthread_mutex_unlock(&send_mutex);
+}
+
+/* A call's result, with the module's use count read under the send lock: the
+ * supervisor keeps the count of the last message, so a count read before
+ * another worker's module_put must never be sent after that worker's own
+ * (a release's 0 overtaken by a read's stale 1 made rmmod say EBUSY). */
+static void send_done(unsigned int call, long long result, long long pos,
+		      unsigned long long file, unsigned int oops)
+{
+	struct ptsb_msg m = { MSG_DONE, call, result, pos, file, 0, oops, 0, 0 };
+	pthread_mutex_lock(&send_mutex);
+	m.a = (unsigned)ptsb_module_refcount();
+	send_locked(&m, NULL, 0);
 	pthread_mutex_unlock(&send_mutex);
 }
 
@@ -166,7 +185,7 @@ static void run_call(struct worker *w)
 	} else {
 		/* an oops: the report is out; the caller dies, this thread is abandoned */
 		ptsb_after_oops(t);
-		ptsb_send(MSG_DONE, t->call, -14, pos, 0, (unsigned)ptsb_module_refcount(), 1, NULL, 0);
+		send_done(t->call, -14, pos, 0, 1);
 		/* keep this thread (and its stack, which wait queues may still point
 		 * into) parked for good, as the kernel leaves a dead task's state */
 		for (;;)
@@ -177,7 +196,7 @@ static void run_call(struct worker *w)
 	if (t->memfd >= 0)
 		close(t->memfd);
 	unsigned int op = w->req.op;
-	ptsb_send(MSG_DONE, t->call, result, pos, file, (unsigned)ptsb_module_refcount(), 0, NULL, 0);
+	send_done(t->call, result, pos, file, 0);
 	pthread_cond_destroy((pthread_cond_t *)t->cond);
 	free(t);
 	free(w->payload);
