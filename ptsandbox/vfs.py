@@ -143,11 +143,20 @@ def packet_truesize(length: int) -> int:
     of the kernel once per length, on a private pair."""
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
+        _big_send_buffer(a)  # as an inbox's: what it could send, this can
         a.send(b"\0" * length)
         return _outq(a)
     finally:
         a.close()
         b.close()
+
+
+def _big_send_buffer(sock: socket.socket) -> None:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, 32, PUSHED_SNDBUF)  # SO_SNDBUFFORCE
+    except OSError:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PUSHED_SNDBUF)
 
 
 def _outq(sock: socket.socket) -> int:
@@ -170,11 +179,7 @@ class SocketInbox:
         self.pending_bytes = 0
         self.taken = 0
         self.taken_bytes = 0
-        try:
-            end.setsockopt(socket.SOL_SOCKET, 32, PUSHED_SNDBUF)  # SO_SNDBUFFORCE
-        except OSError:
-            with contextlib.suppress(OSError):
-                end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PUSHED_SNDBUF)
+        _big_send_buffer(end)
 
     def push(self, message: bytes) -> bool:
         try:

@@ -174,6 +174,19 @@ def test_the_inbox_learns_what_was_read_from_the_kernel_alone(pair) -> None:
     assert (inbox.unread(), inbox.unread_bytes(), inbox.taken_bytes) == (0, 0, 5310)
 
 
+def test_a_message_bigger_than_a_default_socket_buffer_is_pushed_and_counted(pair) -> None:
+    """msg_max goes up to 1 MiB: its truesize is asked on a pair whose buffer
+    is as big as the inbox's (a default one refuses ~208 KiB with EMSGSIZE)."""
+    ours, theirs = pair
+    inbox = SocketInbox(ours)
+    big = b"x" * (300 << 10)
+    if not inbox.push(big):
+        pytest.skip("this host allows no socket buffer that big (SO_SNDBUFFORCE, wmem_max)")
+    assert (inbox.unread(), inbox.unread_bytes()) == (1, len(big))
+    assert len(theirs.recv(len(big) + 1)) == len(big)
+    assert (inbox.unread(), inbox.taken_bytes) == (0, len(big))
+
+
 def test_the_inbox_says_no_when_the_reader_is_gone(pair) -> None:
     ours, theirs = pair
     inbox = SocketInbox(ours)
