@@ -5,6 +5,12 @@ not the supervisor; when the program stops (Ctrl-Z) the supervisor stops too,
 so the shell sees the job stopped, and `fg` continues both. The supervisor
 serves the program and every process it starts until all have ended (like
 `strace -f`), then exits with the program's status.
+
+The supervisor stops only *after* the program has. A stop signal that one
+thread of a traced program takes waits for the supervisor to deliver it; a
+supervisor that stopped first (its own Ctrl-Z) left the program's other
+threads running in the background, one of them still in a read of the
+terminal that then took the shell's next line.
 """
 
 from __future__ import annotations
@@ -51,7 +57,8 @@ def run_program(
 
         sup.syscalls.trace = emit
         sup.vfs.pushed_reads = False  # every read is recorded
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
+    interactive = os.isatty(0)
+    old = _leave_signals_to_the_program(interactive)
     try:
         try:
             pid = sup.spawn(argv)
@@ -66,9 +73,20 @@ def run_program(
             return 126
 
         def on_group_stop(thread: Thread, sig: int) -> None:
-            # the program stopped for job control: stop with it so the shell sees it
-            if thread.tgid == pid and os.isatty(0):
-                os.kill(os.getpid(), signal.SIGSTOP)
+            # the program stopped for job control: once all its threads have, stop
+            # with it by the same signal, so the shell sees the job stopped and
+            # says why ("Stopped", "Stopped (tty input)"), as a shell's own child
+            # is reported when its group stop is complete
+            if thread.tgid != pid or not interactive:
+                return
+            threads = [t for t in sup.tracer.threads.values() if t.tgid == pid]
+            if not all(t.group_stopped for t in threads):
+                return
+            _stop_self(sig)
+            # continued: the SIGCONT ended the program's stop too. A thread's stop
+            # reported late is of that ended stop, and must not stop us again
+            for t in threads:
+                t.group_stopped = False
 
         sup.group_stop_hook = on_group_stop
         sup.run_loop()
@@ -81,6 +99,34 @@ def run_program(
         sup.close()
         for s, handler in old.items():
             signal.signal(s, handler)
+
+
+#: stop signals the supervisor of an interactive run leaves to its program
+_JOB_STOPS = (signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
+
+
+def _leave_signals_to_the_program(interactive: bool) -> dict[int, Any]:
+    """Ignore what the terminal sends the job for the program: Ctrl-C and Ctrl-\\
+    always; in a terminal also the stop signals, as we stop after the program
+    does (a stop signal we inherited ignored, a background job's, stays so).
+    Returns the former handlers."""
+    ignored = [signal.SIGINT, signal.SIGQUIT]
+    if interactive:
+        ignored += [s for s in _JOB_STOPS if signal.getsignal(s) == signal.SIG_DFL]
+    return {s: signal.signal(s, signal.SIG_IGN) for s in ignored}
+
+
+def _stop_self(sig: int) -> None:
+    """Stop this process by `sig` (as its default action would), and return
+    when it is continued."""
+    if sig not in _JOB_STOPS or signal.getsignal(sig) == signal.SIG_DFL:
+        signal.raise_signal(sig if sig in _JOB_STOPS else signal.SIGSTOP)
+        return
+    was = signal.signal(sig, signal.SIG_DFL)
+    try:
+        signal.raise_signal(sig)  # raise() is for this thread: stopped before it returns
+    finally:
+        signal.signal(sig, was)
 
 
 def _print_stats(data: dict[str, Any]) -> None:
@@ -122,7 +168,8 @@ def run_in_namespace(
         return 2
     spec = SpawnSpec(argv=argv, executable=executable, ptracer=conn.server_pid)
     pid, go_w, err_r = fork_waiting(spec)
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
+    interactive = os.isatty(0)
+    old = _leave_signals_to_the_program(interactive)
     try:
         if os.read(err_r, 1) != b"R":
             os.waitpid(pid, 0)
@@ -144,7 +191,7 @@ def run_in_namespace(
         # trace events (when asked for) and hosted modules' reports, until the end
         printer = threading.Thread(target=_print_traces, args=(conn, sink), daemon=True)
         printer.start()
-        status = _wait_for(pid)
+        status = _wait_for(pid, follow_stops=interactive)
         # until the supervisor says the program ended (its reports come before that)
         printer.join(timeout=10 if sink is not None else 2)
         if err:
@@ -164,12 +211,18 @@ def run_in_namespace(
             signal.signal(s, handler)
 
 
-def _wait_for(pid: int) -> int:
+def _wait_for(pid: int, follow_stops: bool) -> int:
+    """The program's exit status. With `follow_stops`, we stop when it stops (the
+    kernel tells its parent once its group stop is complete), as `run --private`
+    does, so the shell's job is stopped only when the program is."""
     while True:
         try:
-            return os.waitpid(pid, 0)[1]
+            _, status = os.waitpid(pid, os.WUNTRACED if follow_stops else 0)
         except InterruptedError:
             continue
+        if not os.WIFSTOPPED(status):
+            return status
+        _stop_self(os.WSTOPSIG(status))
 
 
 def _print_traces(conn: Any, sink: Sink | None) -> None:
