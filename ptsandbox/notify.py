@@ -28,6 +28,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import select
 import signal
 import struct
 from dataclasses import dataclass
@@ -83,7 +84,8 @@ class Listener:
         self._buf = bytearray(NOTIF_SIZE)
         self.sync_wake_up = False
         try:  # Linux 6.6: the answer wakes the caller on this CPU, no cross-CPU wake-up
-            fcntl.ioctl(fd, IOCTL_SET_FLAGS, struct.pack("<Q", SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP))
+            # the flags go by value, not through a pointer (kernel/seccomp.c)
+            fcntl.ioctl(fd, IOCTL_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
             self.sync_wake_up = True
         except OSError:
             pass
@@ -126,6 +128,12 @@ class Listener:
                 return False
             raise
         return True
+
+    def orphaned(self) -> bool:
+        """Has every process of the filter gone (the listener polls as hung up)?"""
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        return any(ev & select.POLLHUP for _fd, ev in poller.poll(0))
 
     def valid(self, nid: int) -> bool:
         """Is the caller still waiting for this notification (SECCOMP_IOCTL_NOTIF_ID_VALID)?"""
