@@ -321,7 +321,9 @@ class Proc:
         __tracebackhide__ = True  # pytest shows the caller's line and the message
         if close_stdin:
             self.close_stdin()
-        ok = self.sandbox.serve_until(lambda: self.exited and not self._open_fds, timeout)
+        ok = self.sandbox.serve_until(
+            lambda: self.exited and not self._open_fds, timeout, device_state=False
+        )
         if not ok:
             raise ExpectTimeout(f"{self.name} did not exit within {timeout}s: {self.output!r}")
         assert self.exit_code is not None
@@ -453,16 +455,22 @@ class Sandbox:
         return p
 
     def serve_until(
-        self, condition: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT, every: float = 0.5
+        self,
+        condition: Callable[[], bool],
+        timeout: float = DEFAULT_TIMEOUT,
+        every: float = 0.5,
+        device_state: bool = True,
     ) -> bool:
         """Run the supervisor's loop until `condition()` or the timeout; return whether
-        met. `condition` is asked after each event, and at least every `every` seconds."""
+        met. `condition` is asked after each event, and at least every `every` seconds.
+        `device_state=False`: it changes only with events (exits, output), not with
+        a device call a listener thread served (which then need not wake the loop)."""
         deadline = time.monotonic() + timeout
         while not condition():
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            self.sup.step(min(left, every))
+            self.sup.step(min(left, every), pokes=device_state)
         return True
 
     def settle(self, timeout: float = DEFAULT_TIMEOUT) -> bool:

@@ -14,6 +14,7 @@ import os
 import select
 import selectors
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 from . import notify, seccomp
 from .devices.base import DYNAMIC_MAJOR, Device
 from .exitstatus import ExitStatus
+from .loopgate import LoopGate
 from .syscalls import Syscalls
 from .sysnr import NAMES, NR
 from .tracer import (
@@ -124,6 +126,10 @@ class Supervisor:
         self.vfs.copy_fd = self._copy_fd
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.tracer.fileno(), selectors.EVENT_READ, None)
+        # held by this thread but while the loop waits (listener threads serve then)
+        self.gate = LoopGate()
+        self.sel.register(self.gate.poke_fd, selectors.EVENT_READ, self._on_poke)
+        self.tracer.hand_to_loop = self.gate.hand_to_loop
         # the supervisor's ends of virtual files, on an epoll of their own so that
         # checking for pending last-closes before a device call is one cheap poll
         self.ends = select.epoll()
@@ -138,9 +144,12 @@ class Supervisor:
         self.exit_hooks: list[Callable[[Thread, int], None]] = []
         self.printk_hooks: list[Callable[[float, str, str], None]] = []
         self.backend = self._choose_backend(backend)
-        # the notify backend: seccomp listeners, on an epoll of their own (its
-        # masks tell a pending call from a filter nobody uses any more)
+        # the notify backend: seccomp listeners, each with a thread waiting in
+        # the kernel where it has sync wake-up (loopgate.py), else on an epoll
+        # of their own (its masks tell a pending call from a filter nobody uses)
         self.listeners: dict[int, notify.Listener] = {}
+        self.listener_threads: dict[int, threading.Thread] = {}
+        self.threaded_listeners = os.environ.get(THREADS_ENV, "1") != "0"
         self.notifications = 0  # device calls served from a notification (for stats)
         if self.backend == "notify":
             self.listener_ep = select.epoll()
@@ -168,8 +177,52 @@ class Supervisor:
     # -- the notify backend ----------------------------------------------------------
 
     def _add_listener(self, fd: int) -> None:
-        self.listeners[fd] = notify.Listener(fd)
-        self.listener_ep.register(fd, select.EPOLLIN)
+        listener = self.listeners[fd] = notify.Listener(fd)
+        if listener.sync_wake_up and self.threaded_listeners:
+            thread = threading.Thread(
+                target=self._serve_listener, args=(listener,), name=f"listener-{fd}", daemon=True
+            )
+            self.listener_threads[fd] = thread
+            thread.start()
+        else:
+            self.listener_ep.register(fd, select.EPOLLIN)
+
+    def _serve_listener(self, listener: notify.Listener) -> None:
+        """A listener's own thread: wait in the kernel for each call and serve it
+        under the gate, until every process of the filter is gone."""
+        while True:
+            try:
+                n = listener.recv()
+            except OSError as e:
+                log.error("listener %d: %s", listener.fd, e)
+                break
+            if n is None:
+                if listener.orphaned():
+                    break
+                continue  # withdrawn
+            with self.gate.lock:
+                if self.gate.closed:
+                    with contextlib.suppress(OSError):
+                        listener.answer(n.id, -errno.EIO)  # its program is being killed
+                    continue
+                try:
+                    self._serve_call(listener, n)
+                    self.vfs.sync_readiness()
+                except Exception:  # this thread must go on serving whatever happens
+                    log.exception("listener %d: serving a call failed", listener.fd)
+                self.gate.served()
+        self.gate.hand_to_loop(lambda: self._retire_listener(listener.fd))
+
+    def _retire_listener(self, fd: int) -> None:
+        thread = self.listener_threads.pop(fd, None)
+        if thread is not None:
+            thread.join()  # it has handed this over as its last act
+        listener = self.listeners.pop(fd, None)
+        if listener is not None:
+            listener.close()
+
+    def _on_poke(self, _fd: int) -> None:
+        self.gate.drain_pokes()
 
     def _on_listeners(self, _fd: int) -> None:
         # Answering wakes the caller on this CPU (sync wake-up), and it often
@@ -195,6 +248,13 @@ class Supervisor:
         n = listener.recv()
         if n is None:
             return  # withdrawn: its caller was signalled or killed first
+        self._serve_call(listener, n)
+
+    def _serve_call(self, listener: notify.Listener, n: notify.Notification) -> None:
+        if n.pid not in self.tracer.threads and not listener.valid(n.id):
+            # a thread not met yet that died, and was reaped, while its call waited
+            # for the loop to go idle: nothing to serve, nobody to remember
+            return
         self.notifications += 1
         t = self.tracer.thread_of(n.pid)
         self.tracer.forget_notified_park(t)
@@ -211,7 +271,10 @@ class Supervisor:
             if isinstance(outcome, int):
                 listener.answer(n.id, outcome)
                 return
-            self._answer_job(listener, n, t, outcome)
+            if self.gate.in_loop_thread():
+                self._answer_job(listener, n, t, outcome)
+            else:  # parking takes ptrace, the loop thread's: the call waits till then
+                self.gate.hand_to_loop(lambda: self._answer_job(listener, n, t, outcome))
         except Exception:
             # a bug in a handler must not wedge the caller or the supervisor
             log.exception("serving a notified call %d of tid %d failed", n.nr, n.pid)
@@ -401,11 +464,15 @@ class Supervisor:
             self.step(wait)
         return True
 
-    def step(self, timeout: float | None) -> None:
+    def step(self, timeout: float | None, pokes: bool = False) -> None:
+        """Wait for events (at most `timeout` s) and handle them. `pokes`: the caller
+        waits on device state, so a call served by a listener thread ends the wait."""
         backlog = self.tracer.more_pending
         dispatched = False
         registered = self.sel.get_map()
-        for key, _ in self.sel.select(0 if backlog else timeout):
+        with self.gate.waiting(pokes):
+            ready = self.sel.select(0 if backlog else timeout)
+        for key, _ in ready:
             # an earlier callback of this batch may have removed (and closed) this fd,
             # and its number may even be open again for something else: skip stale keys
             if registered.get(key.fd) is not key:
@@ -467,9 +534,18 @@ class Supervisor:
 
     def close(self) -> None:
         """Kill every tracee (including ones not met yet) and release everything."""
+        self.gate.close()
         self.kill_all()
         if not self.tracer.reap_all(timeout=10):
             log.warning("some traced processes did not die within 10s")
+        with self.gate.opened():  # their filters are gone: the threads end
+            for thread in list(self.listener_threads.values()):
+                thread.join(timeout=5)
+        self.gate.run_handed()
+        for fd, thread in self.listener_threads.items():
+            # still in the kernel: its fd must stay open (never reused under it)
+            log.warning("listener thread %s did not end", thread.name)
+            self.listeners.pop(fd, None)
         self.drain_releases()
         self.vfs.close()
         for device in list(self.devices.values()):
@@ -484,6 +560,7 @@ class Supervisor:
             self.listener_ep.close()
         self.sel.close()
         self.ends.close()
+        self.gate.release_fd()
         self.tracer.close()
 
     # -- TraceHandler ------------------------------------------------------------
@@ -582,6 +659,9 @@ class Supervisor:
 
 #: notification rounds served in one go before the loop's other sources are looked at
 _BACK_TO_BACK = 8
+#: "0": serve notifications from the loop's epoll even where a thread could wait
+#: in the kernel with sync wake-up (to measure one against the other)
+THREADS_ENV = "PTSANDBOX_NOTIFY_THREADS"
 _READS = {NR["read"], NR["readv"], NR["preadv2"]}  # the calls a pushed read may sleep in
 
 

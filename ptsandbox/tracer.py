@@ -449,6 +449,10 @@ class Tracer:
         self._exited_unannounced: dict[int, None] = {}
         self.pidfd_thread = has_pidfd_thread()
         self.restart_withdrawn = False  # the notify backend: see _on_signal_stop
+        # ptrace answers only the thread that attached: this one. Another thread of
+        # ours (a listener's) hands its requests over with this, when set
+        self.owner = threading.get_ident()
+        self.hand_to_loop: Callable[[Callable[[], None]], None] | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -906,7 +910,11 @@ class Tracer:
         self._sleep_in_ppoll(t, regs, action)
 
     def interrupt(self, t: Thread) -> None:
-        """Wake a parked thread so that it re-runs its call."""
+        """Wake a parked thread so that it re-runs its call (from another thread of
+        ours, by handing the request to the tracer thread: ptrace is per-thread)."""
+        if threading.get_ident() != self.owner and self.hand_to_loop is not None:
+            self.hand_to_loop(lambda: self.interrupt(t))
+            return
         if t.notified_park is not None:
             t.notified_wake = True  # not asleep yet (park_notified): it will not be
             return

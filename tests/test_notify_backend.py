@@ -6,10 +6,13 @@ PTSANDBOX_BACKEND=notify (`just test-notify`); these tests pin what is its own."
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -80,6 +83,61 @@ def test_ctrl_c_ends_a_blocked_read_at_once(nsb: Sandbox, cprog) -> None:
     p.kill(signal.SIGINT)  # as Ctrl-C would (test_terminal does it on a real shell)
     p.wait(10, close_stdin=False)
     assert p.exit_status is not None and p.exit_status.signal == signal.SIGINT
+
+
+def _kernel_at_least(major: int, minor: int) -> bool:
+    found = re.match(r"(\d+)\.(\d+)", os.uname().release)
+    assert found
+    return (int(found[1]), int(found[2])) >= (major, minor)
+
+
+def _listener_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("listener-")]
+
+
+@needs_notify
+@pytest.mark.skipif(not _kernel_at_least(6, 6), reason="sync wake-up is Linux 6.6")
+def test_a_listener_has_sync_wake_up_and_a_thread_of_its_own_while_its_program_runs(
+    nsb: Sandbox, cprog
+) -> None:
+    p = nsb.spawn([cprog("joinchat"), "P1"])
+    p.expect("P1> ")
+    listeners = list(nsb.sup.listeners.values())
+    assert len(listeners) == 1
+    # SECCOMP_IOCTL_NOTIF_SET_FLAGS takes its flags by value (a pointer was refused)
+    assert listeners[0].sync_wake_up
+    assert [t.name for t in _listener_threads()] == [f"listener-{listeners[0].fd}"]
+    p.sendline("Bye!")
+    assert p.wait() == 0
+    # its filter is gone with the program: the thread ends and the listener is closed
+    assert nsb.serve_until(lambda: not nsb.sup.listeners, timeout=10)
+    assert not _listener_threads()
+
+
+@needs_notify
+@pytest.mark.skipif(not _kernel_at_least(6, 6), reason="sync wake-up is Linux 6.6")
+def test_a_call_served_by_a_listener_thread_ends_a_wait_on_device_state(cprog) -> None:
+    """The loop sleeps in select() while a listener thread serves; a caller waiting
+    on what the device holds must hear of each served call, not at `every`. (No
+    trace records here: their output capture wakes the loop by itself.)"""
+    with Sandbox([Chatroom()], backend="notify", trace=False) as sb:
+        p = sb.spawn([cprog("joinchat"), "P1"], stdio="pipe")  # no prompt after a line
+        p.expect("You joined as P1\n")
+        room = sb.devices["chatroom"]
+        started = time.monotonic()
+        p.sendline("hello")  # a write: only the listener thread sees it; no output follows
+        assert sb.serve_until(lambda: room.snapshot()["members"][0]["sent"] == 1, 20, every=30)
+        assert time.monotonic() - started < 10
+        p.sendline("Bye!")
+        assert p.wait() == 0
+
+
+@needs_notify
+def test_no_listener_thread_outlives_its_sandbox(cprog) -> None:
+    with Sandbox([Chatroom()], backend="notify") as sb:
+        for name in ("A", "B", "C"):
+            sb.spawn([cprog("joinchat"), name]).expect(f"{name}> ")
+    assert not _listener_threads()
 
 
 def test_without_kernel_support_notify_falls_back_to_ptrace(monkeypatch, cprog) -> None:
