@@ -12,9 +12,12 @@ The supervisor stays single-threaded in effect. Its state is guarded by one
 lock, the `LoopGate`: the loop's thread holds it except while it waits in
 select(), so a listener thread serves a call only while the loop is idle,
 exactly as the loop itself would have. What only the tracer thread can do
-(a ptrace request: waking a parked thread, parking a call that must sleep)
-is handed to the loop, and the listener thread waits until it is done, so
-every effect of one call comes before the next call is served.
+(a ptrace request: parking a call that must sleep, waking a parked thread)
+is handed to the loop, which runs it, in the order handed, before anything
+else when it wakes. The listener thread does not wait for it: the order is
+all that matters. A park's call stays held (its wait is killable only) until
+the loop parks it, and a wake handed after it comes after it, so it finds the
+park begun and ends it (Tracer.interrupt's "not asleep yet" case).
 
 Only plumbing here: no devices, no ptrace.
 """
@@ -38,7 +41,6 @@ class LoopGate:
         self.lock = threading.Lock()
         self.lock.acquire()  # the creating thread runs the loop
         self.loop_thread = threading.get_ident()
-        self._handed_done = threading.Condition(self.lock)
         self._handed: deque[Callable[[], None]] = deque()
         # written to wake the loop's select(); the supervisor watches it
         self.poke_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
@@ -72,18 +74,15 @@ class LoopGate:
             self.lock.acquire()
 
     def hand_to_loop(self, op: Callable[[], None]) -> None:
-        """Have the loop's thread run `op` (any thread; the loop is woken)."""
+        """Have the loop's thread run `op`, after what was handed before (any
+        thread; the loop is woken)."""
         self._handed.append(op)
         self.poke()
 
     def served(self) -> None:
-        """A listener thread (holding the lock) has served one call: wait until
-        the loop has run what the call handed to it, or wake the loop if it waits
-        on a condition."""
-        if self._handed:
-            while self._handed and not self.closed:
-                self._handed_done.wait()
-        elif self._pokes_wanted:
+        """A listener thread has served one call: wake the loop if it waits on a
+        condition (it will run what the call handed over in any case)."""
+        if self._pokes_wanted:
             self._pokes_wanted = False
             self.poke()
 
@@ -95,7 +94,6 @@ class LoopGate:
                 op()
             except Exception:
                 log.exception("an operation handed to the loop failed")
-        self._handed_done.notify_all()
 
     def poke(self) -> None:
         with contextlib.suppress(OSError):  # a full counter is awake enough
@@ -106,9 +104,8 @@ class LoopGate:
             os.eventfd_read(self.poke_fd)
 
     def close(self) -> None:
-        """Loop thread, lock held: wake every listener thread still waiting."""
+        """Loop thread, lock held: from now on listener threads serve nothing."""
         self.closed = True
-        self._handed_done.notify_all()
 
     def release_fd(self) -> None:
         os.close(self.poke_fd)

@@ -273,7 +273,7 @@ class Supervisor:
                 return
             if self.gate.in_loop_thread():
                 self._answer_job(listener, n, t, outcome)
-            else:  # parking takes ptrace, the loop thread's: the call waits till then
+            else:  # parking takes ptrace, the loop thread's: the call is held till then
                 self.gate.hand_to_loop(lambda: self._answer_job(listener, n, t, outcome))
         except Exception:
             # a bug in a handler must not wedge the caller or the supervisor
