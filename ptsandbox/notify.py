@@ -105,8 +105,8 @@ class Listener:
             if e.errno in (errno.ENOENT, errno.EINTR):
                 return None
             raise
-        nid, pid, _flags, nr, _arch, _ip, *args = _NOTIF.unpack(buf)
-        return Notification(nid, pid, nr, tuple(args))
+        v = _NOTIF.unpack(buf)  # id, pid, flags, nr, arch, ip, args[6]
+        return Notification(v[0], v[1], v[3], v[6:])
 
     def answer(self, nid: int, result: int) -> bool:
         """The call returns `result` (-errno for an error). False: the caller is gone."""
