@@ -191,8 +191,10 @@ class SyscallCore:
         self.counts: Counter[str] = Counter()
         self.native_collisions: Counter[str] = Counter()  # calls at a device's number run natively
         self.extra: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
-        self.trace: Callable[[Thread, TraceEvent], None] | None = None  # --trace, record
-        self.events: list[TraceEvent] | None = None  # records, when asked for
+        self._trace: Callable[[Thread, TraceEvent], None] | None = None  # --trace, record
+        self._events: list[TraceEvent] | None = None  # records, when asked for
+        # either of them set: asked on every device call, so kept, not computed
+        self.tracing = False
         self.event_hooks: list[Callable[[TraceEvent], None]] = []
         self.on_call: Callable[[Thread, str], None] | None = None  # per-stop accounting
         self._table: dict[int, Callable[[Thread, tuple[int, ...]], Outcome]] = {}
@@ -327,8 +329,22 @@ class SyscallCore:
                 self.tracer.interrupt(p.thread)
 
     @property
-    def tracing(self) -> bool:
-        return self.trace is not None or self.events is not None
+    def trace(self) -> Callable[[Thread, TraceEvent], None] | None:
+        return self._trace
+
+    @trace.setter
+    def trace(self, sink: Callable[[Thread, TraceEvent], None] | None) -> None:
+        self._trace = sink
+        self.tracing = sink is not None or self._events is not None
+
+    @property
+    def events(self) -> list[TraceEvent] | None:
+        return self._events
+
+    @events.setter
+    def events(self, records: list[TraceEvent] | None) -> None:
+        self._events = records
+        self.tracing = self._trace is not None or records is not None
 
     def _emit(
         self,
@@ -439,8 +455,11 @@ class SyscallCore:
                 # a token that could not be pulled would wake a ppoll() at once
                 on_fd = what == "read" and not f.token_stuck
                 return self.park(t, b.queue, what, f, fd if on_fd else None, b.interrupted)
-        self.vfs.mark_dirty(f)
-        self.vfs.sync_readiness([(t.tid, fd, f)])
+        if f.inbox is None:  # a pushed file's readiness is its packets
+            self.vfs.mark_dirty(f)
+            self.vfs.sync_readiness([(t.tid, fd, f)])
+        else:
+            self.vfs.sync_readiness()  # other members' files a write made readable
         if f.token and f.token_stuck and not self.notifying:
             # (a notified caller cannot run calls: the token stays, and a poll()
             # may see the file readable once too often until the next sync)

@@ -167,6 +167,8 @@ class ReadWriteCalls(SyscallCore):
             return calltrace.Call(name, args, None if write else 1)
 
         op = f.dfile.write if write else f.dfile.read
+        if not self.tracing:  # the hot path: no record to render
+            return self._device_op(t, _s32(fd), f, name, lambda ctx: op(ctx, buf, count), offset)
         raw = (fd, buf, count) + ((offset,) if offset is not None else ())
         return self._device_op(
             t, _s32(fd), f, name, lambda ctx: op(ctx, buf, count), offset, render, raw
@@ -285,6 +287,8 @@ class ReadWriteCalls(SyscallCore):
             return -errno.ENOTTY
         if cmd == FIGETBSZ:
             return self._write_out(t, arg, struct.pack("<i", 4096))
+        if not self.tracing:  # the hot path: no record to render
+            return self._device_op(t, _s32(a[0]), f, "ioctl", lambda c: f.dfile.ioctl(c, cmd, arg))
         return self._device_op(
             t,
             _s32(a[0]),
