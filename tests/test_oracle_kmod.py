@@ -16,12 +16,13 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import oracle_support as oracle
 import psutil
 import pytest
 
-from ptsandbox.api import Sandbox
+from ptsandbox.api import ExpectTimeout, Sandbox
 from ptsandbox.devices.kmodule import module_class
 
 # the module's own printk lines start with these (the kernel's and ptsandbox's own
@@ -76,12 +77,45 @@ def run_module(
                 for child in psutil.Process(p.pid).children(recursive=True):
                     child.kill()
                 p.kill()
-        p.wait(60)
+        try:
+            p.wait(60)
+        except ExpectTimeout as e:
+            # a rare hang seen in CI (issue 14): say where everything was
+            raise ExpectTimeout(f"{e}\n{_state_of(device, sb, tmp)}") from None
         run = Run(p.output, p.stderr, reports=reports)
     # the module's exit ran when the sandbox closed
     prefix = PRINTK_PREFIX[module]
     run.printk = [line for _, _, line in sb.sup.dmesg if line.startswith(prefix)]
     return run
+
+
+def _state_of(device: Any, sb: Sandbox, tmp: Path) -> str:
+    """The hosted module's calls and files, the parked threads and what the
+    script's clients printed: for a run that did not end."""
+    lines = [f"{f}: {f.read_text(errors='replace')!r}" for f in sorted(tmp.glob("tmp.*/out*"))]
+    host = device.host
+    lines.append(
+        "host calls: "
+        + repr(
+            {
+                i: (c.op, c.tid, c.done, c.sleeping, c.orphaned, c.owner)
+                for i, c in host.calls.items()
+            }
+        )
+    )
+    lines.append(
+        "in flight: " + repr({tid: (c.id, c.op, c.done) for tid, c in device.inflight.items()})
+    )
+    lines.append(
+        "files: " + repr({fid: (f.opener, f._release_pending) for fid, f in device._files.items()})
+    )
+    lines.append("parked: " + repr({t.tid: p for t, p in sb.sup.syscalls.parked.items()}))
+    lines.append(
+        "threads: "
+        + repr({t.tid: (t.tgid, t.parked, t.interrupted) for t in sb.sup.tracer.threads.values()})
+    )
+    lines.append(f"use count {device.refcount}; dmesg tail: {sb.sup.dmesg[-8:]!r}")
+    return "\n".join(lines)
 
 
 @pytest.mark.parametrize(("module", "script"), [case(m, s) for m, s in oracle.cases()])
