@@ -560,7 +560,10 @@ class Supervisor:
             self.listener_ep.close()
         self.sel.close()
         self.ends.close()
-        self.gate.release_fd()
+        if not self.listener_threads:
+            # a listener thread still in the kernel would poke it when it ends:
+            # the number must not be some other file's by then
+            self.gate.release_fd()
         self.tracer.close()
 
     # -- TraceHandler ------------------------------------------------------------
